@@ -1,0 +1,56 @@
+# Two commands: `make run` and `make test`. Everything else is here for those two.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test setup setup-test migrate demo lint format messages permissions bench-ingest clean help
+
+help:
+	@echo "make run    set up everything and start web + worker + beat on http://127.0.0.1:8000"
+	@echo "make test   set up and run the whole suite (ruff, migrations check, unit, browser)"
+
+$(VENV)/.run-installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
+	@touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.run-installed
+	$(PIP) install --quiet -e '.[test]'
+	@touch $@
+
+setup: $(VENV)/.run-installed
+
+setup-test: $(VENV)/.test-installed
+
+migrate: setup
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+run: demo
+	$(PY) -m backoffice.run
+
+test: setup-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup-test
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+messages: setup
+	$(PY) manage.py makemessages -l pt --ignore=.venv --ignore=var --ignore=staticfiles
+	$(PY) manage.py compilemessages --ignore=.venv
+
+permissions: setup
+	$(PY) manage.py permissions_matrix
+
+clean:
+	rm -rf $(VENV) var staticfiles

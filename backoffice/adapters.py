@@ -1,0 +1,71 @@
+"""allauth adapters: invitation-only accounts, lockout, mandatory second factor."""
+
+from __future__ import annotations
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from django import forms
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from backoffice.models import User
+
+
+def _credential_email(credentials: dict) -> str:
+    return (credentials.get("email") or credentials.get("username") or "").strip()
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request) -> bool:
+        # People join by invitation and activation code only.
+        return False
+
+    def pre_authenticate(self, request, **credentials) -> None:
+        from backoffice.services import user_is_locked
+
+        email = _credential_email(credentials)
+        user = User.objects.filter(email__iexact=email).only("locked_until").first() if email else None
+        if user is not None and user_is_locked(user):
+            until = formats.time_format(timezone.localtime(user.locked_until), "H:i")
+            raise forms.ValidationError(
+                _(
+                    "Too many failed sign-in attempts: this account is locked until %(time)s. "
+                    "Reset your password to unlock it now."
+                )
+                % {"time": until},
+                code="locked",
+            )
+        super().pre_authenticate(request, **credentials)
+
+    def authentication_failed(self, request, **credentials) -> None:
+        from backoffice.services import login_failure_record
+
+        login_failure_record(email=_credential_email(credentials))
+        super().authentication_failed(request, **credentials)
+
+    def login(self, request, user) -> None:
+        from backoffice.services import login_success_reset
+
+        login_success_reset(user=user)
+        super().login(request, user)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    # TOTP secrets are encrypted at rest with the installation's key, like every other secret.
+    def encrypt(self, text: str) -> str:
+        from backoffice.crypto import encrypt_secret
+
+        return encrypt_secret(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        from backoffice.crypto import decrypt_secret
+
+        return decrypt_secret(encrypted_text)
+
+    def can_delete_authenticator(self, authenticator) -> bool:
+        """A user whose role requires a second factor cannot switch it off."""
+        from backoffice.mfa import mfa_required_for
+
+        if authenticator.type == authenticator.Type.TOTP and mfa_required_for(authenticator.user):
+            return False
+        return super().can_delete_authenticator(authenticator)

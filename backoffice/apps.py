@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class BackofficeConfig(AppConfig):
+    name = "backoffice"
+    verbose_name = "Backoffice"
+
+    def ready(self) -> None:
+        from backoffice import signals  # noqa: F401  (connects audit receivers)

@@ -1,0 +1,33 @@
+"""The Celery application: the worker and beat of every deployment, embedded or not."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+
+app = Celery("backoffice")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    # A task is acknowledged only once it has run, and a task whose worker process died is
+    # put back on the queue: acks_late alone drops the task of a killed child.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    task_serializer="json",
+    accept_content=["json"],
+    timezone="UTC",
+    enable_utc=True,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    # Redis redelivers an unacknowledged task after this long; every task here finishes far
+    # sooner, and long waits live in the database, never in countdowns.
+    broker_transport_options={"visibility_timeout": 3600},
+    beat_schedule={
+        "purge-expired-sessions": {"task": "backoffice.purge_expired_sessions", "schedule": 3600.0},
+    },
+)
+app.autodiscover_tasks()

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class QrExpressConfig(AppConfig):
+    name = "qrexpress"
+    verbose_name = "QR Code Express"

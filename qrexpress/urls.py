@@ -1,0 +1,9 @@
+from django.urls import path
+
+from backoffice.views import section_placeholder
+
+app_name = "qrexpress"
+
+urlpatterns = [
+    path("", section_placeholder("qrexpress"), name="index"),
+]

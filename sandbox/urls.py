@@ -1,0 +1,6 @@
+from django.urls import path
+
+app_name = "sandbox"
+
+# The SIBS Gateway v2 simulator mounts its endpoints here (/sandbox/api/v2/...).
+urlpatterns: list = []
