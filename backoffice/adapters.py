@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django import forms
@@ -42,6 +44,24 @@ class AccountAdapter(DefaultAccountAdapter):
 
         login_failure_record(email=_credential_email(credentials))
         super().authentication_failed(request, **credentials)
+
+    def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
+        """A sign-in of the last few minutes counts as a reauthentication.
+
+        Otherwise an Owner made to set up TOTP right after signing in (or activating) would
+        be asked for the password they have just typed.
+        """
+        if not super().is_reauthentication_required(app=app, **kwargs):
+            return False
+        from allauth.account import app_settings
+        from allauth.account.internal.flows.login import get_authentication_records
+        from allauth.core import context
+
+        request = context.request
+        if request is None or not request.user.is_authenticated:
+            return True
+        records = get_authentication_records(request, request.user)
+        return not (records and time.time() - records[-1]["at"] < app_settings.REAUTHENTICATION_TIMEOUT)
 
     def login(self, request, user) -> None:
         from backoffice.services import login_success_reset

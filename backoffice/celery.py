@@ -23,9 +23,6 @@ app.conf.update(
     enable_utc=True,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
-    # Redis redelivers an unacknowledged task after this long; every task here finishes far
-    # sooner, and long waits live in the database, never in countdowns.
-    broker_transport_options={"visibility_timeout": 3600},
     beat_schedule={
         "purge-expired-sessions": {"task": "backoffice.purge_expired_sessions", "schedule": 3600.0},
     },

@@ -418,7 +418,8 @@ def api_key_revoke(*, access: Access, actor: Actor, key: ApiKey) -> None:
 
 
 def api_key_authenticate(plaintext: str) -> ApiKey | None:
-    parts = plaintext.split("_")
+    # The random part is URL-safe Base64 and may itself contain "_": split twice only.
+    parts = plaintext.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX or len(plaintext) > 200:
         return None
     key = (

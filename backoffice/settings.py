@@ -150,6 +150,10 @@ else:
     }
 
 CELERY_BROKER_URL = REDIS_URL or f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}"
+# Redis redelivers an unacknowledged task after this long; every task here finishes far sooner,
+# and long waits live in the database, never in countdowns. (The SQLAlchemy transport passes its
+# options to create_engine, so this is Redis-only.)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

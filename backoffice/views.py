@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.internal.flows.login import record_authentication
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -84,6 +85,8 @@ def activate(request: HttpRequest) -> HttpResponse:
                 form.add_error(field, exc.message)
             else:
                 login(request, user, backend="backoffice.auth_backends.LockoutAwareBackend")
+                # The code and the new password are this session's proof of identity.
+                record_authentication(request, user, method="activation_code", email=user.email)
                 messages.success(request, _("Your account is active. Welcome!"))
                 return redirect("home")
     else:

@@ -1,5 +1,3 @@
-from django.urls import path
-
 app_name = "sandbox"
 
 # The SIBS Gateway v2 simulator mounts its endpoints here (/sandbox/api/v2/...).

@@ -76,8 +76,11 @@ def _isolated_cache():
 
 
 @pytest.fixture(autouse=True)
-def _eager_on_commit_mail(settings):
+def _test_settings(settings):
     settings.SITE_URL = "http://testserver"
+    # Real hashing costs ~0.3 s a password; the suite creates hundreds. What the tests prove
+    # about passwords (length, reuse, lockout) does not depend on the hash's cost.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # --- Personas --------------------------------------------------------------------------------

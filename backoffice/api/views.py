@@ -20,6 +20,9 @@ class MeApi(APIView):
         store_ids = serializers.ListField(child=serializers.IntegerField())
         principal = serializers.CharField()
 
+        class Meta:
+            ref_name = "Me"
+
     @extend_schema(responses=OutputSerializer, summary="Who is calling, for which merchant, with what rights")
     def get(self, request):
         access = api_access(request)
@@ -44,6 +47,9 @@ class StoreListApi(APIView):
         code = serializers.CharField()
         name = serializers.CharField()
         terminals = serializers.SerializerMethodField()
+
+        class Meta:
+            ref_name = "Store"
 
         def get_terminals(self, store) -> list[dict]:
             return [{"terminal_id": t.terminal_id, "name": t.name} for t in store.terminals.all()]

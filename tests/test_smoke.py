@@ -1,4 +1,0 @@
-def test_login_page_renders(client, db):
-    response = client.get("/accounts/login/")
-    assert response.status_code == 200
-    assert b"Activate your account" in response.content
