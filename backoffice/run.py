@@ -82,9 +82,11 @@ def main() -> int:
                 break
         time.sleep(0.3)
 
+    # SIGTERM to each main process only: gunicorn and Celery then shut down warmly (a worker
+    # finishes its current task; with acks_late anything unfinished goes back to the queue).
     for proc in procs.values():
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            proc.terminate()
     deadline = time.monotonic() + 15
     for proc in procs.values():
         try:

@@ -81,6 +81,9 @@ def _test_settings(settings):
     # Real hashing costs ~0.3 s a password; the suite creates hundreds. What the tests prove
     # about passwords (length, reuse, lockout) does not depend on the hash's cost.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if not os.environ.get("REDIS_URL"):
+        # Keep tests off the file cache a running `make run` uses under var/.
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
 # --- Personas --------------------------------------------------------------------------------
