@@ -165,6 +165,19 @@ def _send_mail(*, to: str, language: str, template: str, context: dict) -> None:
     message.send()
 
 
+def _invitation_context(*, user: User, merchant: Merchant, role: Role, actor: Actor, code: str | None) -> dict:
+    return {
+        "user": user,
+        "merchant": merchant,
+        "role": role.label,
+        "inviter": actor.user.display_name if actor.user else merchant.name,
+        "code": format_code(code) if code else None,
+        "activate_url": settings.SITE_URL + reverse("activate") + f"?email={user.email}",
+        "login_url": settings.SITE_URL + reverse("account_login"),
+        "validity_days": settings.ACTIVATION_CODE_VALIDITY_HOURS // 24,
+    }
+
+
 def _check_can_grant(access: Access, role: Role, stores: list[Store]) -> None:
     access.require(Capability.MANAGE_USERS)
     if role not in grantable_roles(access.role):
@@ -232,16 +245,7 @@ def user_invite(
         needs_code = not user.has_usable_password()
         code = activation_code_issue(user=user, actor=actor, merchant=merchant) if needs_code else None
 
-        context = {
-            "user": user,
-            "merchant": merchant,
-            "role": role.label,
-            "inviter": actor.user.display_name if actor.user else merchant.name,
-            "code": format_code(code) if code else None,
-            "activate_url": settings.SITE_URL + reverse("activate") + f"?email={user.email}",
-            "login_url": settings.SITE_URL + reverse("account_login"),
-            "validity_days": settings.ACTIVATION_CODE_VALIDITY_HOURS // 24,
-        }
+        context = _invitation_context(user=user, merchant=merchant, role=role, actor=actor, code=code)
         template = "activation" if code else "membership_added"
         transaction.on_commit(
             lambda: _send_mail(to=user.email, language=user.language or language, template=template, context=context)
@@ -258,16 +262,9 @@ def activation_code_resend(*, access: Access, actor: Actor, membership: Membersh
     if user.has_usable_password():
         raise ValidationError(_("%(email)s has already activated their account.") % {"email": user.email})
     code = activation_code_issue(user=user, actor=actor, merchant=access.merchant)
-    context = {
-        "user": user,
-        "merchant": access.merchant,
-        "role": Role(membership.role).label,
-        "inviter": actor.user.display_name if actor.user else access.merchant.name,
-        "code": format_code(code),
-        "activate_url": settings.SITE_URL + reverse("activate") + f"?email={user.email}",
-        "login_url": settings.SITE_URL + reverse("account_login"),
-        "validity_days": settings.ACTIVATION_CODE_VALIDITY_HOURS // 24,
-    }
+    context = _invitation_context(
+        user=user, merchant=access.merchant, role=Role(membership.role), actor=actor, code=code
+    )
     transaction.on_commit(
         lambda: _send_mail(to=user.email, language=user.language, template="activation", context=context)
     )
