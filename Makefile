@@ -46,7 +46,7 @@ format: setup-test
 	$(VENV)/bin/ruff format .
 
 messages: setup
-	$(PY) manage.py makemessages -l pt --ignore=.venv --ignore=var --ignore=staticfiles
+	$(PY) manage.py makemessages -l pt --ignore=.venv --ignore=var --ignore=staticfiles --ignore=tests
 	$(PY) manage.py compilemessages --ignore=.venv
 
 permissions: setup

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.conftest import CHROMIUM
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-# between browser steps are ordinary synchronous code and safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -21,6 +15,16 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.fixture(autouse=True, scope="package")
+def _allow_orm_beside_playwright():
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # between browser steps (and the database flush after each) are ordinary synchronous code
+    # and safe here. Scoped to this package so it never leaks into other tests' subprocesses.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
 
 
 def pytest_collection_modifyitems(items):
