@@ -25,6 +25,13 @@ app.conf.update(
     worker_hijack_root_logger=False,
     beat_schedule={
         "purge-expired-sessions": {"task": "backoffice.purge_expired_sessions", "schedule": 3600.0},
+        "sweep-inbound-notifications": {"task": "webhooks.sweep_inbound", "schedule": 60.0},
+        "prune-rejected-notifications": {"task": "webhooks.prune_rejected", "schedule": 3600.0},
+        "sweep-pending-transactions": {"task": "payments.sweep_status", "schedule": 60.0},
+        # The sandbox gateway: simulated customers act and due notifications (re)deliver, and
+        # a gentle stream of demo traffic. Both do nothing unless SANDBOX_ENABLED.
+        "sandbox-tick": {"task": "sandbox.tick", "schedule": 5.0, "options": {"expires": 30}},
+        "sandbox-traffic": {"task": "sandbox.generate_traffic", "schedule": 10.0, "options": {"expires": 30}},
     },
 )
 app.autodiscover_tasks()

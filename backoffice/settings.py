@@ -14,7 +14,6 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 from backoffice.env import email_settings, env_bool, env_int, env_list, env_str
 
@@ -157,6 +156,30 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# --- Inbound SIBS notifications and the status sweeper (webhooks/, payments/) -------------------
+# Bodies above this are refused with 413 before being read (real notifications are ~1-2 KB).
+INBOUND_MAX_BODY_BYTES = env_int("INBOUND_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
+# How long each web process keeps a merchant's decrypted webhook secrets before reading them again.
+INBOUND_SECRET_CACHE_SECONDS = env_int("INBOUND_SECRET_CACHE_SECONDS", 30, minimum=0)
+# Refused notifications logged per merchant and minute (the rest are only counted), and kept per merchant.
+INBOUND_REJECTED_PER_MINUTE = env_int("INBOUND_REJECTED_PER_MINUTE", 30, minimum=1)
+INBOUND_REJECTED_KEEP = env_int("INBOUND_REJECTED_KEEP", 1000, minimum=10)
+# Processing attempts of a stored notification before it is marked failed for a person to look at.
+INBOUND_MAX_ATTEMPTS = env_int("INBOUND_MAX_ATTEMPTS", 5, minimum=1)
+# Ask SIBS (GET /payments/{id}/status) about a transaction still pending this long after it was
+# first seen; then again after twice as long each time, up to STATUS_SWEEP_GIVE_UP_HOURS.
+STATUS_SWEEP_AGE_MINUTES = env_int("STATUS_SWEEP_AGE_MINUTES", 10, minimum=1)
+STATUS_SWEEP_GIVE_UP_HOURS = env_int("STATUS_SWEEP_GIVE_UP_HOURS", 72, minimum=1)
+STATUS_SWEEP_BATCH = env_int("STATUS_SWEEP_BATCH", 50, minimum=1)
+
+# --- SIBS sandbox (sandbox/) ----------------------------------------------------------------
+# The built-in SIBS Gateway v2 simulator under /sandbox/: on in development, off (every sandbox
+# URL a 404, its beat tasks idle) in production unless explicitly switched on.
+SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", not PRODUCTION)
+# Demo traffic beat generates per minute through the sandbox (0 = none); never on in production
+# unless set explicitly.
+SANDBOX_TRAFFIC_PER_MINUTE = env_int("SANDBOX_TRAFFIC_PER_MINUTE", 0 if PRODUCTION else 6, minimum=0)
+
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "backoffice.User"
 AUTHENTICATION_BACKENDS = [
@@ -212,7 +235,8 @@ MFA_RECOVERY_CODE_COUNT = 10
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("pt", _("Portuguese"))]
+# Each language is named in itself, so a person can find theirs whatever the page language.
+LANGUAGES = [("en", "English"), ("pt", "Português")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True

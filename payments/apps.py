@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = "Payments"
+
+    def ready(self) -> None:
+        from payments import demo  # noqa: F401  (registers the seed_demo hook)

@@ -67,7 +67,7 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache():
+def _isolated_cache(_test_settings):
     from django.core.cache import cache
 
     cache.clear()

@@ -1,0 +1,29 @@
+"""Celery adapters for payments: each takes ids and calls one service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from payments import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="payments.sweep_status")
+def sweep_status() -> int:
+    """Every minute: claim transactions no notification settled and ask SIBS about each."""
+    claimed = services.status_sweep_claim()
+    for pk in claimed:
+        try:
+            inquire_status.apply_async((pk,), retry=False)
+        except Exception:
+            # Claimed but not asked: it comes due again after its back-off.
+            logger.warning("could not enqueue the status inquiry of transaction %s", pk, exc_info=True)
+    return len(claimed)
+
+
+@shared_task(name="payments.inquire_status")
+def inquire_status(transaction_pk: int) -> str:
+    return services.transaction_inquire(transaction_pk=transaction_pk)

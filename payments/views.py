@@ -1,0 +1,84 @@
+"""Pages of the payments app. The transaction list and timeline come with a later issue."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from backoffice.access import merchant_view
+from backoffice.audit import actor_from_request
+from backoffice.roles import Capability
+from payments import selectors, services
+from payments.forms import CredentialForm
+
+
+def _errors_into(form, exc: ValidationError | PermissionDenied) -> None:
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
+
+
+def render_payment_methods(request: HttpRequest, *, status: int = 200, **context) -> HttpResponse:
+    """The Payment methods page: gateway credentials and, for merchant-wide managers, the
+    inbound URL, webhook secrets and the rejected log. POST views re-render it with their form."""
+    from webhooks import views as inbound_views
+
+    access = request.access
+    context.setdefault("credential_form", CredentialForm(access=access, initial={"api_root_preset": "sandbox"}))
+    context["credentials"] = selectors.credential_list(access=access)
+    context["active"] = "payment_methods"
+    if not access.is_store_limited:
+        context.update(inbound_views.inbound_context(request, overrides=context))
+    response = render(request, "payments/methods.html", context, status=status)
+    # A secret may be on this page (shown once): never keep it in a cache.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@merchant_view(Capability.MANAGE_PAYMENT_METHODS)
+def payment_methods(request: HttpRequest) -> HttpResponse:
+    return render_payment_methods(request)
+
+
+@require_POST
+@merchant_view(Capability.MANAGE_PAYMENT_METHODS)
+def credential_add(request: HttpRequest) -> HttpResponse:
+    access = request.access
+    form = CredentialForm(request.POST, access=access)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            credential = services.credential_create(
+                access=access,
+                actor=actor_from_request(request),
+                name=data["name"],
+                store=data["store"],
+                terminal=data["terminal"],
+                terminal_number=data.get("terminal_number"),
+                client_id=data["client_id"],
+                bearer_token=data["bearer_token"],
+                api_root_preset=data["api_root_preset"],
+                custom_api_root=data.get("custom_api_root") or "",
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            _errors_into(form, exc)
+        else:
+            messages.success(request, _("Credential “%(name)s” added.") % {"name": credential})
+            return redirect("payments:methods", merchant=access.merchant.slug)
+    return render_payment_methods(request, status=400, credential_form=form)
+
+
+@require_POST
+@merchant_view(Capability.MANAGE_PAYMENT_METHODS)
+def credential_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    access = request.access
+    credential = selectors.credential_get(access=access, pk=pk)
+    services.credential_deactivate(access=access, actor=actor_from_request(request), credential=credential)
+    messages.success(request, _("Credential “%(name)s” deactivated.") % {"name": credential})
+    return redirect("payments:methods", merchant=access.merchant.slug)
