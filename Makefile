@@ -52,12 +52,12 @@ messages: setup
 permissions: setup
 	$(PY) manage.py permissions_matrix
 
-# Inbound notifications acknowledged and stored per second, one gunicorn process, PostgreSQL at
-# 127.0.0.1:5432 (a throw-away database); first through the full Django stack, then through the
-# inbound fast path (webhooks.wsgi). Extra options: make bench-ingest BENCH_ARGS="--broker redis"
+# Inbound notifications acknowledged and stored per second by one web process (Granian, as
+# shipped), PostgreSQL at 127.0.0.1:5432 (a throw-away database); first with the production
+# broker (Redis at 127.0.0.1:6379), then with the embedded one. Extra options: BENCH_ARGS="…"
 bench-ingest: setup
-	$(PY) bench/ingest.py $(BENCH_ARGS)
-	$(PY) bench/ingest.py --app webhooks.wsgi:application $(BENCH_ARGS)
+	$(PY) bench/ingest.py --broker redis $(BENCH_ARGS)
+	$(PY) bench/ingest.py --broker sqlite $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles

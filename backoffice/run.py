@@ -18,18 +18,20 @@ BIN = os.path.dirname(sys.executable)
 def commands(host: str, port: str) -> dict[str, list[str]]:
     return {
         "web": [
-            os.path.join(BIN, "gunicorn"),
-            "backoffice.wsgi:application",
-            "--bind",
-            f"{host}:{port}",
+            os.path.join(BIN, "granian"),
+            "--interface",
+            "wsgi",
+            "--host",
+            host,
+            "--port",
+            port,
             "--workers",
             os.environ.get("WEB_WORKERS", "2"),
-            "--threads",
+            "--blocking-threads",
             os.environ.get("WEB_THREADS", "4"),
-            "--access-logfile",
-            "-",
-            "--graceful-timeout",
-            "5",
+            "--no-ws",
+            "--access-log",
+            "backoffice.wsgi:application",
         ],
         "worker": [
             os.path.join(BIN, "celery"),
@@ -82,7 +84,7 @@ def main() -> int:
                 break
         time.sleep(0.3)
 
-    # SIGTERM to each main process only: gunicorn and Celery then shut down warmly (a worker
+    # SIGTERM to each main process only: Granian and Celery then shut down warmly (a worker
     # finishes its current task; with acks_late anything unfinished goes back to the queue).
     for proc in procs.values():
         if proc.poll() is None:

@@ -15,8 +15,8 @@ No worker runs: processing is not measured, only what SIBS waits for. The Celery
 embedded SQLite one by default (each notification is one SQLite write, as in ``make run``);
 ``--broker redis`` uses Redis at 127.0.0.1:6379 (database 15) as production does.
 
-    make bench-ingest          # both entry points: backoffice.wsgi, then webhooks.wsgi (fast path)
-    .venv/bin/python bench/ingest.py --app webhooks.wsgi:application --broker redis --workers 2
+    make bench-ingest          # Redis broker, then the embedded one
+    .venv/bin/python bench/ingest.py --broker redis --workers 2
 
 ``BENCH_GUNICORN_CONFIG=/path/conf.py`` passes a gunicorn config file (e.g. profiling hooks).
 """
@@ -278,6 +278,12 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=60_000, help="distinct notifications prepared (default 60000)")
     parser.add_argument("--duration", type=float, default=20, help="seconds of load, at most (default 20)")
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections (default 8)")
+    parser.add_argument(
+        "--server",
+        choices=["granian", "gunicorn"],
+        default="granian",
+        help="WSGI server (default granian, as shipped; gunicorn must be installed separately to compare)",
+    )
     parser.add_argument("--worker-class", choices=["gthread", "sync"], default="gthread")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads for gthread (default 4)")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn web processes (default 1)")
@@ -286,7 +292,7 @@ def main() -> int:
     parser.add_argument(
         "--app",
         default="backoffice.wsgi:application",
-        help="WSGI application (webhooks.wsgi:application: the inbound fast path)",
+        help="WSGI application (backoffice.wsgi:django_application: without the inbound fast path)",
     )
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
     args = parser.parse_args()
@@ -341,6 +347,24 @@ def main() -> int:
             command += ["--threads", str(args.threads)]
         if os.environ.get("BENCH_GUNICORN_CONFIG"):  # e.g. a profiling hook
             command += ["--config", os.environ["BENCH_GUNICORN_CONFIG"]]
+        if args.server == "granian":
+            command = [
+                str(BIN / "granian"),
+                "--interface",
+                "wsgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--blocking-threads",
+                str(args.threads),
+                "--log-level",
+                "warning",
+                "--no-ws",
+                args.app,
+            ]
         server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
         wait_until_up(port)
         python_load(port, url, warm, min(args.connections, 4), 30)  # warm caches and connections
@@ -349,8 +373,12 @@ def main() -> int:
 
         print(
             f"load: {loader}, {args.connections} connections, at most {args.duration:g} s, "
-            + f"gunicorn {args.workers} x {args.worker_class}"
-            + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
+            + (
+                f"granian {args.workers} x wsgi ({args.threads} blocking threads)"
+                if args.server == "granian"
+                else f"gunicorn {args.workers} x {args.worker_class}"
+                + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
+            )
             + f", {args.app}, broker {args.broker}, PostgreSQL",
             flush=True,
         )

@@ -1,4 +1,4 @@
-"""Container health check of the web role: GET /healthz on the local gunicorn.
+"""Container health check of the web role: GET /healthz on the local web server.
 
 /healthz runs ``SELECT 1`` on the database, so "healthy" means the web process is serving and
 can reach PostgreSQL. The request carries a Host header taken from ALLOWED_HOSTS (Django

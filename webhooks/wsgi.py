@@ -1,7 +1,8 @@
-"""An optional WSGI entry point that sends inbound SIBS notifications straight to their view.
+"""A WSGI wrapper that sends inbound SIBS notifications straight to their view.
 
-``webhooks.wsgi:application`` is the project's usual Django application, except that a
-``POST /hooks/sibs/<token>/`` skips the middleware stack and URL resolution. None of the
+``backoffice.wsgi:application`` is the project's usual Django application wrapped with
+:func:`with_inbound_fast_path`: a ``POST /hooks/sibs/<token>/`` skips the middleware stack and
+URL resolution. None of the
 middleware does anything for a machine-to-machine POST with no cookie (sessions, locale,
 CSRF (exempt), authentication, messages, MFA, htmx, allauth, static files, clickjacking), but
 together they cost about half a millisecond of CPU per request: on a 2-core machine that is
@@ -11,8 +12,8 @@ identical; what the fast path does not add is the security middleware's response
 (meaningless to SIBS) and its HTTPS redirect (which a POST cannot follow anyway; terminate
 TLS at the proxy).
 
-Use it by pointing the web server at it (``gunicorn webhooks.wsgi:application``) or by
-wrapping the application in ``backoffice/wsgi.py`` with :func:`with_inbound_fast_path`.
+``backoffice/wsgi.py`` wraps the project's application with :func:`with_inbound_fast_path`, so
+every web process serves inbound notifications this way.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import os
 
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
-from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
@@ -52,6 +52,3 @@ def with_inbound_fast_path(django_application):
         return response
 
     return application
-
-
-application = with_inbound_fast_path(get_wsgi_application())

@@ -1,4 +1,4 @@
-"""The optional WSGI front (webhooks.wsgi) answers inbound notifications exactly like the view
+"""The WSGI front (webhooks.wsgi, wrapped around backoffice.wsgi) answers inbound notifications exactly like the view
 behind the middleware, and leaves every other request to Django."""
 
 from __future__ import annotations
