@@ -107,6 +107,7 @@ def test_operator_without_totp_is_sent_to_set_it_up(e2e_world, new_page):
 def test_language_switch_to_portuguese(e2e_world, new_page):
     page = new_page()
     page.goto("/accounts/login/")
-    page.select_option("[data-testid=language-switch]", "pt")
-    page.wait_for_load_state()
+    # choosing a language submits the form: wait for the page it leads to, not just any load
+    with page.expect_navigation(url="**/accounts/login/"):
+        page.select_option("[data-testid=language-switch]", "pt")
     assert page.locator("[data-testid=activate-link]").inner_text() == "Ativar a sua conta"
