@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from backoffice.models import ApiKey, AuditEvent, Merchant, User
@@ -74,3 +76,26 @@ def record(
         ip_address=actor.ip_address,
         user_agent=actor.user_agent,
     )
+
+
+def change_once(
+    *,
+    queryset: QuerySet,
+    update: dict,
+    actor: Actor,
+    action: str,
+    merchant: Merchant | None,
+    obj: Any,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> bool:
+    """A conditional UPDATE audited only when it changed a row.
+
+    For revoke/deactivate actions: the queryset carries the "still active" condition, so a
+    double click or two people at once record one event, and the second is a no-op.
+    """
+    with transaction.atomic():
+        changed = queryset.update(**update) > 0
+        if changed:
+            record(actor=actor, action=action, merchant=merchant, obj=obj, before=before, after=after)
+    return changed

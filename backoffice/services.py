@@ -401,17 +401,16 @@ def api_key_revoke(*, access: Access, actor: Actor, key: ApiKey) -> None:
     access.require(Capability.MANAGE_API_KEYS)
     if key.merchant_id != access.merchant.pk:
         raise PermissionDenied
-    with transaction.atomic():
-        updated = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-        if updated:
-            audit.record(
-                actor=actor,
-                action="api_key.revoked",
-                merchant=access.merchant,
-                obj=key,
-                before={"active": True},
-                after={"active": False},
-            )
+    audit.change_once(
+        queryset=ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True),
+        update={"revoked_at": timezone.now()},
+        actor=actor,
+        action="api_key.revoked",
+        merchant=access.merchant,
+        obj=key,
+        before={"active": True},
+        after={"active": False},
+    )
 
 
 def api_key_authenticate(plaintext: str) -> ApiKey | None:

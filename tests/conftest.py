@@ -151,3 +151,17 @@ def login(client):
         return client
 
     return _login
+
+
+@pytest.fixture
+def eager_celery_and_fresh_keyring():
+    """Tasks run inline (never a broker under var/), and no cached webhook secret leaks between tests."""
+    from backoffice.celery import app as celery_app
+    from webhooks import keyring
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    keyring.invalidate()
+    yield
+    celery_app.conf.task_always_eager = previous
+    keyring.invalidate()

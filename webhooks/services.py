@@ -171,18 +171,18 @@ def secret_revoke(*, access: Access, actor: Actor, secret: WebhookSecret) -> Non
     access.require(Capability.MANAGE_PAYMENT_METHODS)
     if secret.merchant_id != access.merchant.pk:
         raise PermissionDenied
-    with transaction.atomic():
-        updated = WebhookSecret.objects.filter(pk=secret.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-        if updated:
-            audit.record(
-                actor=actor,
-                action="webhook_secret.revoked",
-                merchant=access.merchant,
-                obj=secret,
-                before={"active": True, "fingerprint": secret.fingerprint},
-                after={"active": False},
-            )
-            keyring.invalidate_on_commit()
+    revoked = audit.change_once(
+        queryset=WebhookSecret.objects.filter(pk=secret.pk, revoked_at__isnull=True),
+        update={"revoked_at": timezone.now()},
+        actor=actor,
+        action="webhook_secret.revoked",
+        merchant=access.merchant,
+        obj=secret,
+        before={"active": True, "fingerprint": secret.fingerprint},
+        after={"active": False},
+    )
+    if revoked:
+        keyring.invalidate_on_commit()
 
 
 # --------------------------------------------------------------------------- storing (hot path)

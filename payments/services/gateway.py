@@ -130,19 +130,16 @@ def credential_deactivate(*, access: Access, actor: Actor, credential: GatewayCr
     access.require(Capability.MANAGE_PAYMENT_METHODS)
     if credential.merchant_id != access.merchant.pk:
         raise PermissionDenied
-    with transaction.atomic():
-        updated = GatewayCredential.objects.filter(pk=credential.pk, is_active=True).update(
-            is_active=False, deactivated_at=timezone.now()
-        )
-        if updated:
-            audit.record(
-                actor=actor,
-                action="gateway_credential.deactivated",
-                merchant=access.merchant,
-                obj=credential,
-                before={"active": True},
-                after={"active": False},
-            )
+    audit.change_once(
+        queryset=GatewayCredential.objects.filter(pk=credential.pk, is_active=True),
+        update={"is_active": False, "deactivated_at": timezone.now()},
+        actor=actor,
+        action="gateway_credential.deactivated",
+        merchant=access.merchant,
+        obj=credential,
+        before={"active": True},
+        after={"active": False},
+    )
 
 
 def _describe(credential: GatewayCredential) -> dict:
