@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -211,6 +212,8 @@ class Transaction(models.Model):
     token_type = models.CharField(max_length=40, blank=True)
     token_masked = models.CharField(max_length=64, blank=True)
     mbway_alias_masked = models.CharField(max_length=64, blank=True)
+    # The last digits of the MB WAY phone alias (what the mask shows), for the list's search box.
+    mbway_alias_last_digits = models.CharField(max_length=4, blank=True)
 
     # MB WAY authorised payment (mandate)
     mandate_id = models.CharField(max_length=255, blank=True)
@@ -250,6 +253,10 @@ class Transaction(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Wall-clock time of the last write to the row, whatever wrote it (``save()`` sets it, even
+    # with ``update_fields``): what open transaction lists poll for. ``updated_at`` is the time
+    # of the notification that last changed the row, which may be older than the write.
+    changed_at = models.DateTimeField(default=timezone.now)
     # When the status sweeper should next ask SIBS; null once the status is final.
     next_inquiry_at = models.DateTimeField(null=True, blank=True)
     last_inquiry_at = models.DateTimeField(null=True, blank=True)
@@ -278,10 +285,22 @@ class Transaction(models.Model):
             models.Index(
                 fields=["next_inquiry_at"], condition=Q(next_inquiry_at__isnull=False), name="txn_inquiry_due"
             ),
+            # The transaction list (payments/listing.py): search by amount and by MB WAY phone
+            # digits in list order, search by internal id, and the live poll of open lists.
+            models.Index(fields=["merchant", "amount", "-created_at"], name="txn_merchant_amount"),
+            models.Index(fields=["merchant", "mbway_alias_last_digits", "-created_at"], name="txn_merchant_alias"),
+            models.Index(fields=["merchant", "internal_transaction_id"], name="txn_merchant_internal"),
+            models.Index(fields=["merchant", "changed_at"], name="txn_merchant_changed"),
         ]
 
     def __str__(self) -> str:
         return self.transaction_id
+
+    def save(self, *args, **kwargs):
+        self.changed_at = timezone.now()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "changed_at"}
+        super().save(*args, **kwargs)
 
     @property
     def is_operation(self) -> bool:
@@ -289,13 +308,29 @@ class Transaction(models.Model):
 
     @property
     def refundable_amount(self) -> Decimal:
-        return max(ZERO, self.captured_amount - self.refunded_amount)
+        """What can still be refunded: captured, minus refunds done and refunds requested but
+        not settled yet (reserved, awaiting approval, in flight or unknown)."""
+        return max(ZERO, self.captured_amount - self.refunded_amount - self.held_amount(OperationKind.REFUND))
 
     @property
     def capturable_amount(self) -> Decimal:
+        """What can still be captured (or cancelled) of an authorisation: authorised, minus
+        captures and cancellations done and those requested but not settled yet."""
         if self.payment_type != PaymentType.AUTHORISATION:
             return ZERO
-        return max(ZERO, self.authorised_amount - self.captured_amount - self.cancelled_amount)
+        held = self.held_amount(OperationKind.CAPTURE) + self.held_amount(OperationKind.CANCELLATION)
+        return max(ZERO, self.authorised_amount - self.captured_amount - self.cancelled_amount - held)
+
+    def held_amount(self, kind: str) -> Decimal:
+        """Amount of staff-requested operations of ``kind`` on this payment not settled yet."""
+        if self.pk is None:
+            return ZERO
+        total = (
+            PaymentOperation.objects.filter(original_id=self.pk, kind=kind, state__in=HELD_STATES)
+            .aggregate(total=models.Sum("amount"))
+            .get("total")
+        )
+        return total or ZERO
 
 
 def is_operation_type(payment_type: str | None) -> bool:
@@ -365,3 +400,175 @@ class TransactionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.payment_status} ({self.get_outcome_display()})"
+
+
+# --------------------------------------------------------------------------- staff operations
+
+
+class OperationKind(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    CAPTURE = "capture", _("Capture")
+    CANCELLATION = "cancellation", _("Cancellation")
+
+
+class OperationState(models.TextChoices):
+    """Life of a refund, capture or cancellation asked for by staff (or an API key).
+
+    reserved -> in_flight -> succeeded | declined | failed | unknown (-> settled by the status
+    inquiry or the operation's notification); a refund above the merchant's four-eyes threshold
+    starts as pending_approval -> reserved (approved) | rejected.
+    """
+
+    RESERVED = "reserved", _("Reserved")
+    PENDING_APPROVAL = "pending_approval", _("Awaiting approval")
+    IN_FLIGHT = "in_flight", _("Sent to SIBS")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    DECLINED = "declined", _("Declined")
+    UNKNOWN = "unknown", _("Outcome unknown")
+    FAILED = "failed", _("Failed")
+    REJECTED = "rejected", _("Rejected")
+
+
+# States whose amount is held against the payment's balance (not settled yet).
+HELD_STATES = (
+    OperationState.RESERVED,
+    OperationState.PENDING_APPROVAL,
+    OperationState.IN_FLIGHT,
+    OperationState.UNKNOWN,
+)
+
+
+class OperationReason(models.TextChoices):
+    CUSTOMER_REQUEST = "customer_request", _("Customer request")
+    RETURNED_GOODS = "returned_goods", _("Goods returned")
+    NOT_DELIVERED = "not_delivered", _("Not delivered")
+    DUPLICATE = "duplicate", _("Duplicate payment")
+    WRONG_AMOUNT = "wrong_amount", _("Wrong amount charged")
+    SUSPECTED_FRAUD = "suspected_fraud", _("Suspected fraud")
+    SHIPPED = "shipped", _("Order shipped")
+    PARTIAL_SHIPMENT = "partial_shipment", _("Partial shipment")
+    ORDER_CANCELLED = "order_cancelled", _("Order cancelled")
+    OTHER = "other", _("Other")
+
+
+class OperationPolicy(models.Model):
+    """Per-merchant rules for money operations."""
+
+    merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, related_name="operation_policy")
+    # Refunds above this amount need a second person's approval (four eyes); null = never.
+    four_eyes_threshold = models.DecimalField(_("four-eyes threshold for refunds"), **MONEY, null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("operation policy")
+        verbose_name_plural = _("operation policies")
+
+    def __str__(self) -> str:
+        return f"{self.merchant} · {self.four_eyes_threshold}"
+
+
+class PaymentOperation(models.Model):
+    """A refund, capture or cancellation requested from the backoffice, from the reservation of
+    its amount to SIBS's final word. The money movement itself, once SIBS reports it, is the
+    ``result`` Transaction (linked to ``original`` like any operation)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payment_operations")
+    original = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="operation_requests")
+    kind = models.CharField(_("operation"), max_length=12, choices=OperationKind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(max_length=3)
+    state = models.CharField(_("state"), max_length=16, choices=OperationState.choices)
+
+    # The client's key (form token or Idempotency-Key header) and a hash of what it asked, so a
+    # key reused for a different request is refused rather than answered with another's result.
+    idempotency_key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    # merchant.merchantTransactionId sent to SIBS: how the status inquiry and the notification
+    # find this operation when its answer was lost.
+    gateway_reference = models.CharField(max_length=64, unique=True)
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_by_key = models.ForeignKey(
+        "backoffice.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_by_label = models.CharField(max_length=255, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=32, choices=OperationReason.choices)
+    comment = models.TextField(_("comment"), blank=True)
+
+    request_body = models.JSONField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    return_code = models.CharField(max_length=64, blank=True)
+    return_message = models.CharField(max_length=255, blank=True)
+    # What happened, in words, for the people reading the page (catalogue text or transport error).
+    outcome_detail = models.TextField(blank=True)
+    result = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="operation_request"
+    )
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    # When an unknown outcome is next asked about (status inquiry by merchantTransactionId).
+    next_inquiry_at = models.DateTimeField(null=True, blank=True)
+    inquiry_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("payment operation")
+        verbose_name_plural = _("payment operations")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "idempotency_key"], name="operation_idempotency_per_merchant"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="operation_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["original", "kind", "state"], name="operation_original_held"),
+            models.Index(
+                fields=["next_inquiry_at"], condition=Q(next_inquiry_at__isnull=False), name="operation_inquiry_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {self.currency} ({self.state})"
+
+    @property
+    def is_held(self) -> bool:
+        return self.state in HELD_STATES
+
+
+# --------------------------------------------------------------------------- saved list views
+
+
+class SavedView(models.Model):
+    """A named set of transaction-list filters: private to its owner, or shared with the
+    merchant's team. ``query`` is the list's query string, normalised by ``payments.listing``."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="saved_views")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(max_length=2000, blank=True)
+    shared = models.BooleanField(_("shared with the team"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = [Lower("name"), "pk"]
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "merchant", "owner", name="saved_view_name_unique_per_owner"),
+        ]
+        indexes = [models.Index(fields=["merchant", "shared"], name="saved_view_merchant_shared")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -21,9 +21,25 @@ def sweep_status() -> int:
         except Exception:
             # Claimed but not asked: it comes due again after its back-off.
             logger.warning("could not enqueue the status inquiry of transaction %s", pk, exc_info=True)
-    return len(claimed)
+    # Refunds, captures and cancellations whose answer was lost: ask SIBS by their own id.
+    from payments.services.operations import operations_sweep_claim
+
+    operations = operations_sweep_claim()
+    for pk in operations:
+        try:
+            inquire_operation.apply_async((pk,), retry=False)
+        except Exception:
+            logger.warning("could not enqueue the status inquiry of operation %s", pk, exc_info=True)
+    return len(claimed) + len(operations)
 
 
 @shared_task(name="payments.inquire_status")
 def inquire_status(transaction_pk: int) -> str:
     return services.transaction_inquire(transaction_pk=transaction_pk)
+
+
+@shared_task(name="payments.inquire_operation")
+def inquire_operation(operation_pk: int) -> str:
+    from payments.services.operations import operation_inquire
+
+    return operation_inquire(operation_pk=operation_pk)

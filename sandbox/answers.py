@@ -250,3 +250,25 @@ def operation_body(operation: SandboxOperation, *, started: datetime) -> dict[st
         "execution": _execution(started),
         "returnStatus": status,
     }
+
+
+def operation_status_answer(operation: SandboxOperation, *, started: datetime) -> Answer:
+    """The status inquiry of a refund, capture or cancellation."""
+    payment = operation.payment
+    body: dict[str, Any] = {
+        "merchant": _merchant(payment, merchant_transaction_id=operation.merchant_transaction_id or None),
+        "transactionID": operation.transaction_id,
+        "transactionDateTime": wire.iso_millis(operation.created_at),
+        "amount": wire.amount_object(operation.amount, operation.currency),
+        "paymentType": operation.payment_type,
+        "paymentStatus": operation.status,
+        "originalTransaction": {"id": payment.transaction_id},
+        "execution": _execution(started),
+        # The inquiry itself succeeded; the operation's own result is in paymentStatus and here:
+        "returnStatus": return_status()
+        if operation.return_code == "000"
+        else return_status(operation.return_code, operation.return_message, operation.return_description),
+    }
+    if payment.payment_method:
+        body["paymentMethod"] = payment.payment_method
+    return Answer(200, body)

@@ -28,6 +28,7 @@ from .answers import (
     mit_answer,
     not_found,
     operation_body,
+    operation_status_answer,
     reference_answer,
     status_answer,
 )
@@ -341,8 +342,34 @@ def status_by_merchant_transaction(
         payments = payments.filter(terminal_id=int(terminal_id))
     payment = payments.order_by("-created_at", "-pk").first()
     if payment is None:
+        # A refund, capture or cancellation is found by its own merchantTransactionId too: how a
+        # client whose answer was lost learns what became of it.
+        operations = SandboxOperation.objects.select_related("payment", "payment__merchant").filter(
+            payment__merchant=merchant, merchant_transaction_id=merchant_transaction_id
+        )
+        if terminal_id:
+            operations = operations.filter(payment__terminal_id=int(terminal_id))
+        operation = operations.order_by("-created_at", "-pk").first()
+        if operation is not None:
+            return operation_status(operation, now=now)
         return not_found(merchant_transaction_id)
     return status(payment, now=now)
+
+
+def operation_for(merchant: SandboxMerchant, transaction_id: str) -> SandboxOperation | None:
+    """A refund, capture or cancellation of this merchant by its own transactionID."""
+    return (
+        SandboxOperation.objects.select_related("payment", "payment__merchant")
+        .filter(payment__merchant=merchant, transaction_id=transaction_id)
+        .first()
+    )
+
+
+@_answering
+def operation_status(operation: SandboxOperation, *, now: datetime) -> Answer:
+    """``GET /payments/{id}/status`` of an operation: the inquiry shape (ResponseInquiry) with the
+    operation's type, status and result, and the payment it acted on."""
+    return operation_status_answer(operation, started=now)
 
 
 # --------------------------------------------------------------------------- execution

@@ -207,8 +207,26 @@ def payment_status(request: HttpRequest, transaction_id: str) -> HttpResponse:
         method="GET",
         authenticate=_bearer,
         body="none",
-        call=_with_payment(transaction_id, lambda payment, data, forced: gateway.status(payment, now=now)),
+        call=_with_payment_or_operation(transaction_id, now),
     )
+
+
+def _with_payment_or_operation(
+    transaction_id: str, now
+) -> Callable[[SandboxMerchant, dict[str, Any], str | None], Answer]:
+    """A status inquiry may name a payment or one of its refunds, captures or cancellations
+    (they have transactionIDs of their own)."""
+
+    def run(merchant: SandboxMerchant, data: dict[str, Any], forced: str | None) -> Answer:
+        payment = gateway.payment_for(merchant, transaction_id)
+        if payment is not None:
+            return gateway.status(payment, now=now)
+        operation = gateway.operation_for(merchant, transaction_id)
+        if operation is not None:
+            return gateway.operation_status(operation, now=now)
+        return not_found(transaction_id)
+
+    return run
 
 
 @sandbox_endpoint

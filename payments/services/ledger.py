@@ -167,6 +167,44 @@ def inquiry_apply(
     )
 
 
+def operation_answer_apply(
+    *,
+    original: Transaction,
+    payment_type: str,
+    payload: PaymentPayload,
+    stored_payload: dict[str, Any],
+    occurred_at: datetime,
+    http_status: int | None,
+    kind: str = EventKind.OPERATION,
+) -> Applied:
+    """Record SIBS's answer to a refund, capture or cancellation the backoffice asked for (the
+    synchronous ``BackOfficeResponse``, or the status inquiry that found it) as the operation's
+    own transaction, linked to ``original``. The answer carries neither ``paymentType`` nor
+    ``paymentMethod``: they come from what was asked. Inside ``transaction.atomic()``."""
+    for _attempt in range(2):
+        txn, created = _locate(original.merchant, payload, occurred_at)
+        if created:
+            txn.original_id = original.pk
+            txn.original_transaction_ref = original.transaction_id
+            txn.payment_type = payment_type
+            txn.payment_method = original.payment_method
+            txn.terminal_number = original.terminal_number
+            txn.currency = original.currency
+        try:
+            return _apply(
+                txn,
+                created=created,
+                payload=payload,
+                stored_payload=stored_payload,
+                kind=kind,
+                occurred_at=occurred_at,
+                http_status=http_status,
+            )
+        except _CreatedMeanwhile:
+            continue
+    raise RuntimeError("transaction row kept appearing and disappearing")  # pragma: no cover
+
+
 def inquiry_failed(*, transaction_pk: int, occurred_at: datetime, detail: str, http_status: int | None = None):
     """Put a status inquiry that got no usable answer on the timeline."""
     txn = Transaction.objects.get(pk=transaction_pk)
@@ -338,6 +376,11 @@ def _apply(
 
     if txn.is_operation:
         _attach_to_original(txn, event)
+        if txn.merchant_transaction_id:
+            # An operation staff asked for: SIBS's word settles the request (and its reservation).
+            from payments.services.operations import operation_settle_from_transaction
+
+            operation_settle_from_transaction(txn)
     elif created and _text(txn.payment_type) in _PAYMENT_TYPES:
         _adopt_orphans(txn)
     return Applied(transaction=txn, event=event, created=created)
@@ -398,6 +441,10 @@ def _copy_fields(txn: Transaction, payload: PaymentPayload, *, overwrite: bool) 
         put("mandate_expiration_date", mandate.expiration_date)
         put("mandate_amount_limit", mandate.amount_limit)
         put("mbway_alias_masked", (mandate.masked_alias or "")[:64])
+    # The digits the mask leaves visible ("351#*****5678" -> "5678"), searchable in the list.
+    alias_digits = txn.mbway_alias_masked.rpartition("#")[2][-4:]
+    if alias_digits.isdigit():
+        put("mbway_alias_last_digits", alias_digits)
     mit = payload.merchant_initiated_transaction
     if mit is not None:
         put("mit_type", _text(mit.type)[:20])
@@ -617,6 +664,17 @@ def derive_state(txn: Transaction) -> str:
 
 def _find_original(op: Transaction) -> int | None:
     payments = Transaction.objects.filter(merchant_id=op.merchant_id, payment_type__in=_PAYMENT_TYPES).exclude(pk=op.pk)
+    if op.merchant_transaction_id:
+        # An operation the backoffice asked for knows its payment, whatever the notification says.
+        from payments.models import PaymentOperation
+
+        asked = (
+            PaymentOperation.objects.filter(merchant_id=op.merchant_id, gateway_reference=op.merchant_transaction_id)
+            .values_list("original_id", flat=True)
+            .first()
+        )
+        if asked:
+            return asked
     if op.original_transaction_ref:
         found = (
             payments.filter(

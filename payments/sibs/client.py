@@ -10,15 +10,23 @@ reuse, and one credential's headers never leak into another's requests). Every c
 * is never retried automatically: a retried refund could move money twice. Callers decide, and
   idempotent reads are retried by the status sweeper on its own schedule.
 
-Only ``status()`` exists today; refund, capture and cancellation are :meth:`SibsClient._call`
-with a JSON body, added with the operations themselves. The client does no database work.
+Calls: ``status()`` and ``status_by_merchant_transaction()`` (reads), and ``refund()``,
+``capture()``, ``cancellation()`` (money: ``POST /payments/{id}/refund|capture|cancellation``,
+the body shape of the SIBS documentation, ``originalTransaction`` inside ``transaction``,
+amounts as JSON numbers with exactly two decimals). The client does no database work.
+
+A money call that gets no answer may still have been processed by SIBS; the error says whether
+the request certainly never left (``SibsTransportError.sent is False``: connection refused or
+connect timeout) so the caller can tell "not done" from "unknown".
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import quote
@@ -58,9 +66,17 @@ class SibsApiError(Exception):
 
 
 class SibsTransportError(SibsApiError):
-    """No HTTP answer: connection refused, DNS, TLS, or a timeout."""
+    """No HTTP answer: connection refused, DNS, TLS, or a timeout.
+
+    ``sent`` is False only when the request certainly did not reach SIBS (the connection was
+    never made); a read timeout or a connection dropped mid-way may have been processed.
+    """
 
     code = "transport_error"
+
+    def __init__(self, message: str, *, sent: bool = True, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.sent = sent
 
 
 class SibsHttpError(SibsApiError):
@@ -141,14 +157,91 @@ class SibsClient:
                 response=response,
             ) from None
 
+    def status_by_merchant_transaction(
+        self, merchant_transaction_id: str, *, terminal_id: int | None = None
+    ) -> tuple[StatusResponse, ApiResponse]:
+        """``GET /payments/status?merchantTransactionId=…``: how an operation whose answer was
+        lost is found again (its merchantTransactionId is ours; its transactionID is unknown)."""
+        if not merchant_transaction_id or not merchant_transaction_id.strip():
+            raise ValueError("merchant_transaction_id is required")
+        query = f"merchantTransactionId={quote(merchant_transaction_id.strip(), safe='')}"
+        if terminal_id is not None:
+            query += f"&terminalId={int(terminal_id)}"
+        response = self._call("GET", f"/payments/status?{query}")
+        return self._parse(response), response
+
+    def refund(self, transaction_id: str, **kwargs: Any) -> tuple[StatusResponse, ApiResponse]:
+        """``POST /payments/{id}/refund``: refund all or part of a purchase or captured authorisation."""
+        return self._operation("refund", transaction_id, **kwargs)
+
+    def capture(self, transaction_id: str, **kwargs: Any) -> tuple[StatusResponse, ApiResponse]:
+        """``POST /payments/{id}/capture``: capture all or part of an authorisation."""
+        return self._operation("capture", transaction_id, **kwargs)
+
+    def cancellation(self, transaction_id: str, **kwargs: Any) -> tuple[StatusResponse, ApiResponse]:
+        """``POST /payments/{id}/cancellation`` (double L): reverse an uncaptured authorisation
+        or cancel an unpaid MULTIBANCO reference."""
+        return self._operation("cancellation", transaction_id, **kwargs)
+
+    def _operation(
+        self,
+        action: str,
+        transaction_id: str,
+        *,
+        terminal_id: int,
+        merchant_transaction_id: str,
+        amount: Decimal,
+        currency: str,
+        original_datetime: datetime | None = None,
+        description: str = "",
+        timestamp: datetime | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> tuple[StatusResponse, ApiResponse]:
+        """One money call. Never retried here: the caller records it as unknown when no answer
+        comes back and settles it with a status inquiry."""
+        if not transaction_id or not transaction_id.strip():
+            raise ValueError("transaction_id is required")
+        body = operation_body(
+            transaction_id=transaction_id.strip(),
+            terminal_id=terminal_id,
+            merchant_transaction_id=merchant_transaction_id,
+            amount=amount,
+            currency=currency,
+            original_datetime=original_datetime,
+            description=description,
+            timestamp=timestamp,
+        )
+        response = self._call(
+            "POST",
+            f"/payments/{quote(transaction_id.strip(), safe='')}/{action}",
+            body=body,
+            extra_headers=extra_headers,
+        )
+        return self._parse(response), response
+
+    def _parse(self, response: ApiResponse) -> StatusResponse:
+        try:
+            return parse_status_response(response.body)
+        except NotificationError as error:
+            raise SibsInvalidResponseError(
+                f"the answer cannot be read: {error.message}", http_status=response.http_status, response=response
+            ) from None
+
     # --- plumbing ----------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, *, body: dict[str, Any] | None = None) -> ApiResponse:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> ApiResponse:
         url = self.api_root + path
         data = None
-        headers = {}
+        headers = dict(extra_headers or {})
         if body is not None:
-            data = json.dumps(body, default=_json_default, separators=(",", ":")).encode()
+            data = encode_body(body)
             headers["Content-Type"] = "application/json"
         started = time.monotonic()
         try:
@@ -157,8 +250,14 @@ class SibsClient:
             ) as raw:
                 content = raw.raw.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
                 status = raw.status_code
+        except requests.ConnectTimeout as error:
+            raise SibsTransportError(f"SIBS could not be reached ({_kind(error)})", sent=False) from None
         except requests.Timeout as error:
             raise SibsTransportError(f"SIBS did not answer in time ({_kind(error)})") from None
+        except requests.ConnectionError as error:
+            raise SibsTransportError(
+                f"SIBS could not be reached ({_kind(error)})", sent=not _never_connected(error)
+            ) from None
         except requests.RequestException as error:
             raise SibsTransportError(f"SIBS could not be reached ({_kind(error)})") from None
         elapsed = time.monotonic() - started
@@ -174,6 +273,90 @@ class SibsClient:
         return response
 
 
+def _never_connected(error: Exception) -> bool:
+    """True when the connection itself failed (refused, DNS), so nothing was sent."""
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError | NameResolutionError):
+            return True
+        for arg in getattr(current, "args", ()):
+            if isinstance(arg, NewConnectionError | NameResolutionError):
+                return True
+            reason = getattr(arg, "reason", None)
+            if isinstance(reason, NewConnectionError | NameResolutionError):
+                return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _iso(value: datetime) -> str:
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def operation_body(
+    *,
+    transaction_id: str,
+    terminal_id: int,
+    merchant_transaction_id: str,
+    amount: Decimal,
+    currency: str,
+    original_datetime: datetime | None = None,
+    description: str = "",
+    timestamp: datetime | None = None,
+) -> dict[str, Any]:
+    """The ``BackOfficeRequest`` of SIBS's refund, capture and cancellation pages
+    (PROTOCOL.md §2.7): ``originalTransaction`` inside ``transaction``."""
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise ValueError("amount must be a positive Decimal")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("amount has more than two decimals")
+    if not merchant_transaction_id:
+        raise ValueError("merchant_transaction_id is required")
+    original: dict[str, Any] = {"id": transaction_id}
+    if original_datetime is not None:
+        original["datetime"] = _iso(original_datetime)
+    transaction: dict[str, Any] = {
+        "transactionTimestamp": _iso(timestamp or datetime.now(UTC)),
+        "description": (description or "")[:70],
+        "amount": {"value": amount.quantize(Decimal("0.01")), "currency": currency},
+        "originalTransaction": original,
+    }
+    return {
+        "merchant": {
+            "terminalId": int(terminal_id),
+            "channel": "web",
+            "merchantTransactionId": merchant_transaction_id,
+        },
+        "transaction": transaction,
+    }
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """JSON with Decimals written as numbers with two decimals (``12.50``, not ``12.5`` nor
+    ``"12.50"``), exactly, never through a float."""
+    numbers: list[str] = []
+    # A random marker: no text in the body (a description, an id) can collide with it.
+    marker = secrets.token_hex(8)
+
+    def default(value: object) -> Any:
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise TypeError("not a finite amount")
+            numbers.append(f"{value.quantize(Decimal('0.01')):f}")
+            return f"{marker}:{len(numbers) - 1}"
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+    text = json.dumps(body, default=default, separators=(",", ":"), ensure_ascii=False)
+    for index, number in enumerate(numbers):
+        text = text.replace(json.dumps(f"{marker}:{index}"), number, 1)
+    return text.encode()
+
+
 def _kind(error: Exception) -> str:
     # The class name says what went wrong without echoing URLs (which hold transaction ids).
     return type(error).__name__
@@ -185,10 +368,3 @@ def _json_object(content: bytes) -> dict[str, Any] | None:
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def _json_default(value: object) -> Any:
-    if isinstance(value, Decimal):
-        # SIBS wants amounts as JSON numbers; a float of a 2-decimal Decimal prints exactly.
-        return float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
