@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup setup-test migrate demo lint format messages permissions bench-ingest clean help
+.PHONY: run test setup setup-test migrate demo lint format messages permissions bench-ingest bench-transactions bench-deliveries clean help
 
 help:
 	@echo "make run    set up everything and start web + worker + beat on http://127.0.0.1:8000"
@@ -58,6 +58,18 @@ permissions: setup
 bench-ingest: setup
 	$(PY) bench/ingest.py --broker redis $(BENCH_ARGS)
 	$(PY) bench/ingest.py --broker sqlite $(BENCH_ARGS)
+
+# Outbound webhook deliveries acknowledged per second by one worker process, against a local
+# endpoint (own process) that decrypts and acknowledges; PostgreSQL at 127.0.0.1:5432 (a
+# throw-away database). Extra options: BENCH_ARGS="--count 10000 --threads 16"
+bench-deliveries: setup
+	$(PY) bench/deliveries.py $(BENCH_ARGS)
+
+# The transaction list (first page, page 1,000, filtered page, searches, tab counts, live poll)
+# on 1,000,000 transactions in a throw-away PostgreSQL database at 127.0.0.1:5432: p50/p95 of
+# the server time and the EXPLAIN ANALYZE of each query. Extra options: BENCH_ARGS="…"
+bench-transactions: setup
+	$(PY) bench/transactions.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles

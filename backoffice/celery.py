@@ -27,6 +27,10 @@ app.conf.update(
         "purge-expired-sessions": {"task": "backoffice.purge_expired_sessions", "schedule": 3600.0},
         "sweep-inbound-notifications": {"task": "webhooks.sweep_inbound", "schedule": 60.0},
         "prune-rejected-notifications": {"task": "webhooks.prune_rejected", "schedule": 3600.0},
+        # Outbound webhooks: due deliveries (the rows are the outbox) and the daily failure digest
+        # (sent at WEBHOOK_DIGEST_HOUR; a unique row per address and day keeps it to one).
+        "sweep-webhook-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": 30.0, "options": {"expires": 25}},
+        "webhook-failure-digest": {"task": "webhooks.failure_digest", "schedule": 300.0, "options": {"expires": 240}},
         "sweep-pending-transactions": {"task": "payments.sweep_status", "schedule": 60.0},
         # The sandbox gateway: simulated customers act and due notifications (re)deliver, and
         # a gentle stream of demo traffic. Both do nothing unless SANDBOX_ENABLED.

@@ -174,6 +174,32 @@ STATUS_SWEEP_AGE_MINUTES = env_int("STATUS_SWEEP_AGE_MINUTES", 10, minimum=1)
 STATUS_SWEEP_GIVE_UP_HOURS = env_int("STATUS_SWEEP_GIVE_UP_HOURS", 72, minimum=1)
 STATUS_SWEEP_BATCH = env_int("STATUS_SWEEP_BATCH", 50, minimum=1)
 
+# --- Outbound webhooks (webhooks/outbound/) -------------------------------------------------------
+# Let webhook URLs point at private, loopback and link-local addresses (the sandbox and local
+# development relay to 127.0.0.1). Never on in production unless explicitly set.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not PRODUCTION)
+# Allow plain http:// webhook URLs (port 80); https (port 443) is always allowed.
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", not PRODUCTION)
+# Seconds to connect to a merchant's endpoint, and to wait for its answer.
+WEBHOOK_CONNECT_TIMEOUT = env_int("WEBHOOK_CONNECT_TIMEOUT", 5, minimum=1)
+WEBHOOK_READ_TIMEOUT = env_int("WEBHOOK_READ_TIMEOUT", 15, minimum=1)
+# Retry policy: "sibs" (SIBS's own tiers: 5 tries 5 minutes apart, then hourly, 2-hourly, 4-, 6-,
+# 12-hourly and daily) or "exponential" (1, 2, 4... minutes up to a day); attempts and age caps.
+WEBHOOK_RETRY_POLICY = env_str("WEBHOOK_RETRY_POLICY", "sibs")
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 44, minimum=1)
+WEBHOOK_MAX_AGE_DAYS = env_int("WEBHOOK_MAX_AGE_DAYS", 61, minimum=1)
+# Deliveries of one webhook claimed (queued or being sent) at a time across all workers; within
+# a worker one webhook uses at most 3/4 of the threads, and a slow or unreachable one a single thread.
+WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = env_int("WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", 32, minimum=1)
+# Threads one worker process sends with (connections are kept alive and reused).
+WEBHOOK_SEND_THREADS = env_int("WEBHOOK_SEND_THREADS", 8, minimum=1)
+# Hour of the day (Europe/Lisbon) the daily digest of failed deliveries goes to each failure e-mail.
+WEBHOOK_DIGEST_HOUR = env_int("WEBHOOK_DIGEST_HOUR", 8, minimum=0)
+if WEBHOOK_DIGEST_HOUR > 23:
+    raise ImproperlyConfigured(f"WEBHOOK_DIGEST_HOUR must be 0-23, got {WEBHOOK_DIGEST_HOUR}")
+if WEBHOOK_RETRY_POLICY not in {"sibs", "exponential"}:
+    raise ImproperlyConfigured(f"WEBHOOK_RETRY_POLICY must be sibs or exponential, got {WEBHOOK_RETRY_POLICY!r}")
+
 # --- SIBS sandbox (sandbox/) ----------------------------------------------------------------
 # The built-in SIBS Gateway v2 simulator under /sandbox/: on in development, off (every sandbox
 # URL a 404, its beat tasks idle) in production unless explicitly switched on.
@@ -297,6 +323,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {"TransactionStateEnum": "payments.models.TransactionState"},
 }
 
 # --- Security -------------------------------------------------------------------------------

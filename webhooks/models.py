@@ -175,3 +175,219 @@ class RejectedNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.reason}"
+
+
+# =========================================================================== outbound relay
+#
+# Every processed notification is relayed, in the SIBS format itself, to the merchant's own
+# systems: one WebhookDelivery per matching OutboundWebhook, written in the same transaction
+# that marks the notification processed. The delivery rows are the outbox: a worker, the
+# periodic sweep or a person (resend) sends what is due; every try is a DeliveryAttempt.
+
+
+class NotificationType(models.TextChoices):
+    MBWAY = "mbway", _("MB WAY")
+    REFERENCE = "reference", _("MULTIBANCO reference")
+    CARD = "card", _("Card")
+    TOKEN = "token", _("Token")
+    AUTHORISED_PAYMENTS = "authorised_payments", _("Authorised payments")
+    QR_EXPRESS = "qr_express", _("QR Code Express")
+    XPAY = "xpay", _("XPAY")
+
+
+class WebhookKind(models.TextChoices):
+    URL = "url", _("URL (SIBS format, encrypted)")
+    EMAIL = "email", _("E-mail")
+
+
+class WebhookLanguage(models.TextChoices):
+    PT = "pt", _("Portuguese")
+    EN = "en", _("English")
+
+
+class OutboundWebhook(models.Model):
+    """Where a merchant wants its notifications relayed: for the whole merchant, one store or
+    one terminal, and for chosen notification types. The most specific active one wins."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="outbound_webhooks")
+    store = models.ForeignKey(
+        "backoffice.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="outbound_webhooks"
+    )
+    terminal = models.ForeignKey(
+        "backoffice.Terminal", null=True, blank=True, on_delete=models.PROTECT, related_name="outbound_webhooks"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("type"), max_length=8, choices=WebhookKind.choices, default=WebhookKind.URL)
+    url = models.CharField(_("URL"), max_length=2048, blank=True)
+    # Base64 of 32 bytes (AES-256-GCM), like a SIBS webhook secret; empty for e-mail webhooks.
+    encryption_key = EncryptedTextField(_("encryption key"), blank=True, default="")
+    # A few characters of a keyed hash of the key: tells keys apart on screen without revealing them.
+    key_hint = models.CharField(max_length=16, blank=True)
+    email_to = models.EmailField(_("send to"), blank=True)
+    failure_email = models.EmailField(_("failure e-mail"), blank=True)
+    language = models.CharField(
+        _("language"), max_length=2, choices=WebhookLanguage.choices, default=WebhookLanguage.PT
+    )
+    notification_types = models.JSONField(_("notification types"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["merchant", "name", "id"]
+        verbose_name = _("outbound webhook")
+        verbose_name_plural = _("outbound webhooks")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(store__isnull=True) | Q(terminal__isnull=True), name="outbound_webhook_one_scope"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=["url", "email"]), name="outbound_webhook_kind"),
+        ]
+        indexes = [models.Index(fields=["merchant", "is_active"], name="outbound_webhook_merchant")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def scope(self) -> str:
+        """ "terminal", "store" or "merchant": how specific this webhook is."""
+        if self.terminal_id:
+            return "terminal"
+        if self.store_id:
+            return "store"
+        return "merchant"
+
+    @property
+    def destination(self) -> str:
+        return self.email_to if self.kind == WebhookKind.EMAIL else self.url
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed (given up)")
+
+
+class WebhookDelivery(models.Model):
+    """One notification to relay to one webhook; the outbox row.
+
+    Due when ``state`` is pending and ``next_attempt_at`` has passed. A worker claims it by
+    pushing ``next_attempt_at`` forward by a lease and setting ``lease_token``; a worker killed
+    mid-send leaves it due again when the lease ends. Only an acknowledged answer, recorded
+    under the current lease, marks it delivered.
+    """
+
+    webhook = models.ForeignKey(OutboundWebhook, on_delete=models.CASCADE, related_name="deliveries")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="webhook_deliveries")
+    inbound = models.ForeignKey(
+        InboundNotification, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    transaction = models.ForeignKey(
+        "payments.Transaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_deliveries"
+    )
+    notification_id = models.CharField(max_length=255)
+    notification_type = models.CharField(max_length=24, choices=NotificationType.choices, blank=True)
+    # The JSON to relay when there is no inbound notification (test notifications); encrypted at rest.
+    payload = EncryptedTextField(blank=True, default="")
+    is_test = models.BooleanField(default=False)
+    state = models.CharField(max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    # Every try ever made (numbers the DeliveryAttempt rows).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Tries since the delivery was created or last resent/recovered: the retry schedule and the
+    # give-up limits (WEBHOOK_MAX_ATTEMPTS, WEBHOOK_MAX_AGE_DAYS) count from here.
+    cycle_attempts = models.PositiveSmallIntegerField(default=0)
+    cycle_started_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    # Set while a worker holds the delivery; the result is only recorded under the same token.
+    lease_token = models.CharField(max_length=32, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    # When the give-up message went to the failure e-mail (once per giving up).
+    failure_notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webhook", "inbound"], condition=Q(inbound__isnull=False), name="webhook_delivery_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "delivered", "failed"]), name="webhook_delivery_state"
+            ),
+        ]
+        indexes = [
+            # What the sweep and the workers read: pending, soonest first.
+            models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="webhook_delivery_due"),
+            models.Index(fields=["webhook", "-created_at"], name="webhook_delivery_webhook"),
+            models.Index(fields=["merchant", "-created_at"], name="webhook_delivery_merchant"),
+            models.Index(fields=["merchant", "state", "-failed_at"], name="webhook_delivery_failed"),
+            models.Index(fields=["transaction", "-created_at"], name="webhook_delivery_txn"),
+            # The claim's per-endpoint in-flight count, and the sweep's give-up e-mails to send.
+            models.Index(
+                fields=["webhook", "leased_until"], condition=Q(state="pending"), name="webhook_delivery_leased"
+            ),
+            models.Index(
+                fields=["failed_at"],
+                condition=Q(state="failed", failure_notified_at__isnull=True),
+                name="webhook_delivery_untold",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} → {self.webhook_id}"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at a delivery: when, how long, what came back."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    acknowledged = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="delivery_attempt_once")]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}#{self.number}"
+
+
+class FailureDigest(models.Model):
+    """The daily summary of failed deliveries for one failure e-mail address.
+
+    The unique (address, day) row is taken before sending, so two beats or a restarted beat
+    cannot send the same day's digest twice; ``sent_at`` stays empty until the mail went out.
+    """
+
+    address = models.EmailField()
+    day = models.DateField()
+    claimed_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-day", "address"]
+        verbose_name = _("failure digest")
+        verbose_name_plural = _("failure digests")
+        constraints = [models.UniqueConstraint(fields=["address", "day"], name="failure_digest_once")]
+
+    def __str__(self) -> str:
+        return f"{self.address} {self.day}"

@@ -28,7 +28,7 @@ from backoffice.roles import Capability
 from payments.services import ledger
 from payments.sibs.envelope import BadSecretError, decode_secret, generate_secret
 from payments.sibs.notification import NotificationError, parse_notification
-from webhooks import dispatch, keyring
+from webhooks import dispatch, keyring, outbound
 from webhooks.models import (
     AckStatusCode,
     InboundEndpoint,
@@ -397,14 +397,19 @@ def notification_process(*, inbound_id: int) -> str:
             if inbound.state != InboundState.RECEIVED:
                 return f"already_{inbound.state}"
             notification = parse_notification(inbound.plaintext)
-            ledger.notification_apply(
+            decoded = json.loads(inbound.plaintext)
+            applied = ledger.notification_apply(
                 merchant=inbound.merchant,
                 payload=notification,
-                stored_payload=ledger.masked_payload(json.loads(inbound.plaintext)),
+                stored_payload=ledger.masked_payload(decoded),
                 occurred_at=inbound.received_at,
                 notification_id=notification.raw_notification_id,
                 inbound=inbound,
             )
+            # The relay's outbox rows, in this same transaction: committed with "processed" or
+            # not at all. Queued after the commit; a queue that fails leaves them due for the sweep.
+            relay_ids = outbound.deliveries_create(inbound=inbound, payload=decoded, txn=applied.transaction)
+            outbound.enqueue_on_commit(relay_ids)
             now = timezone.now()
             inbound.state = InboundState.PROCESSED
             inbound.processed_at = now
