@@ -58,6 +58,10 @@ def run_through_worker(broker_url: str):
         while Session.objects.filter(session_key=dead).exists() and time.monotonic() < deadline:
             time.sleep(0.1)
     test_app.close()
+    # start_worker makes its app the current and default one, which shared tasks resolve to:
+    # hand both back to the project's app so later tests do not publish to this closed one.
+    app.set_current()
+    app.set_default()
     assert result.id
     assert not Session.objects.filter(session_key=dead).exists()
     assert Session.objects.filter(session_key=live).exists()
