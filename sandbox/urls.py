@@ -7,7 +7,7 @@ customer does outside the merchant's calls (paying a reference, scanning a QR co
 
 from django.urls import include, path
 
-from . import views
+from . import shop, views
 
 app_name = "sandbox"
 
@@ -39,4 +39,5 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("api/v2/", include(api_v2)),
     path("control/", include(control)),
+    path("shop/hooks/", shop.receive, name="shop-hooks"),
 ]
