@@ -346,6 +346,17 @@ class WebhookDelivery(models.Model):
     def __str__(self) -> str:
         return f"{self.notification_id} → {self.webhook_id}"
 
+    @property
+    def error_names_status(self) -> bool:
+        """Whether ``last_error`` already says the HTTP status (lists then show it once)."""
+        return bool(self.last_http_status) and f"HTTP status {self.last_http_status}" in (self.last_error or "")
+
+    @property
+    def last_answer(self) -> str:
+        """The last try in one line: the HTTP status (unless the error names it) and the error."""
+        status = "" if self.error_names_status or not self.last_http_status else f"HTTP {self.last_http_status}"
+        return " · ".join(part for part in (status, self.last_error) if part)
+
 
 class DeliveryAttempt(models.Model):
     """One try at a delivery: when, how long, what came back."""

@@ -232,6 +232,13 @@ def deliveries_failed_since_count(*, access: Access, since: datetime, webhook: O
     return qs.count()
 
 
+def deliveries_paused_count(*, access: Access, webhook: OutboundWebhook) -> int:
+    """Pending deliveries of a disabled webhook: they wait, and resume when it is enabled again."""
+    if webhook.is_active:
+        return 0
+    return _visible_deliveries(access).filter(webhook=webhook, state=DeliveryState.PENDING, is_test=False).count()
+
+
 # --------------------------------------------------------------------------- health
 
 

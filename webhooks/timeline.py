@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from backoffice.access import Access
 from backoffice.roles import Capability
+from payments.templatetags.payments import lisbon
 from payments.timeline import TimelineEntry
 from webhooks.models import DeliveryState, WebhookDelivery
 
@@ -51,12 +52,15 @@ def delivery_entries(access: Access, txn) -> Iterable[TimelineEntry]:
             _("notification %(id)s") % {"id": delivery.notification_id},
             _("%(n)d attempt(s)") % {"n": delivery.attempts},
         ]
-        if delivery.last_http_status:
-            parts.append(f"HTTP {delivery.last_http_status}")
-        if delivery.last_error and delivery.state != DeliveryState.DELIVERED:
-            parts.append(delivery.last_error[:200])
-        if delivery.state == DeliveryState.PENDING and delivery.next_attempt_at:
-            parts.append(_("next try %(at)s") % {"at": delivery.next_attempt_at.isoformat(timespec="seconds")})
+        if delivery.state == DeliveryState.DELIVERED:
+            if delivery.last_http_status:
+                parts.append(f"HTTP {delivery.last_http_status}")
+        elif delivery.last_answer:
+            parts.append(delivery.last_answer[:200])
+        if delivery.state == DeliveryState.PENDING and not delivery.webhook.is_active:
+            parts.append(_("paused: the webhook is disabled"))
+        elif delivery.state == DeliveryState.PENDING and delivery.next_attempt_at:
+            parts.append(_("next try %(at)s") % {"at": lisbon(delivery.next_attempt_at)})
         badges = (delivery.get_notification_type_display(),) if delivery.notification_type else ()
         entries.append(
             TimelineEntry(

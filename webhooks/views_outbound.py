@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -273,6 +274,8 @@ def _render_detail(request: HttpRequest, webhook, *, status: int = 200, **extra)
         "recover_form": extra.pop("recover_form", None)
         or RecoverForm(initial={"since": timezone.localtime(timezone.now() - timedelta(days=1)).replace(tzinfo=None)}),
         "active": "webhooks",
+        "paused": 0 if webhook.is_active else selectors.deliveries_paused_count(access=access, webhook=webhook),
+        "max_age_days": settings.WEBHOOK_MAX_AGE_DAYS,
         **extra,
     }
     return _no_store(render(request, "webhooks/detail.html", context, status=status))
@@ -392,6 +395,7 @@ def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "delivery": delivery,
             "webhook": _decorate(delivery.webhook),
             "attempts": selectors.delivery_attempts(delivery=delivery),
+            "max_age_days": settings.WEBHOOK_MAX_AGE_DAYS,
             "active": "webhooks",
         },
     )

@@ -18,6 +18,9 @@ Usage::
         ...
         server.received           # decrypted notifications (dicts), in arrival order
 
+``tls=TlsFiles`` (see :func:`make_tls_files`) serves HTTPS with a certificate for 127.0.0.1 and
+localhost signed by a throw-away CA; the client must be told to trust that CA (tests only).
+
 ``python -m tests.webhooks.endpoint --key <base64> --port 0`` runs one in the foreground and
 prints its URL (the benchmark runs it in its own process).
 """
@@ -28,11 +31,15 @@ import argparse
 import contextlib
 import json
 import socket
+import ssl
 import sys
 import threading
 import time
+import warnings
 from collections import deque
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from payments.sibs.ack import build_ack_body
@@ -117,8 +124,81 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    ca_pem: str  # the CA certificate, PEM text: what a test client is told to trust
+    cert_file: str  # the server certificate chain (PEM file)
+    key_file: str  # the server key (PEM file)
+
+
+def make_tls_files(directory: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> TlsFiles:
+    """A throw-away CA and a server certificate it signed, for ``hosts`` (IP or DNS names)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Loopback test CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_file, key_file = directory / "server.pem", directory / "server.key"
+    ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM).decode()
+    cert_file.write_text(cert.public_bytes(serialization.Encoding.PEM).decode() + ca_pem)
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return TlsFiles(ca_pem=ca_pem, cert_file=str(cert_file), key_file=str(key_file))
+
+
 class LoopbackEndpoint:
-    def __init__(self, key: str, *, mode: str = "ack", port: int = 0, path: str = "/hook") -> None:
+    def __init__(
+        self,
+        key: str,
+        *,
+        mode: str = "ack",
+        port: int = 0,
+        path: str = "/hook",
+        tls: TlsFiles | None = None,
+        tls_max_version: ssl.TLSVersion | None = None,
+    ) -> None:
         self.key = key
         self.mode = mode
         self.script: deque[str] = deque()
@@ -131,11 +211,22 @@ class LoopbackEndpoint:
         self.lock = threading.Lock()
         self._server = _Server(("127.0.0.1", port), self)
         self.port = self._server.server_address[1]
+        self.tls = tls
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls.cert_file, tls.key_file)
+            if tls_max_version is not None:  # an outdated server, to check the client refuses it
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+                    context.maximum_version = tls_max_version
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="loopback-endpoint", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.path}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{self.path}"
 
     def next_mode(self) -> str:
         with self.lock:

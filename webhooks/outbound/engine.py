@@ -17,8 +17,9 @@ An acknowledgement is recorded even if the lease ran out meanwhile (the merchant
 failure is only scheduled under the current lease, so a late worker cannot move a retry.
 
 Throttle: at most ``WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT`` deliveries of one webhook are leased at
-a time across all workers (counted when claiming, so two claims at the same instant may exceed
-it briefly), and a worker uses ``WEBHOOK_SEND_THREADS`` threads, more than that cap: a slow
+a time across all workers (counted when claiming; on PostgreSQL claims that touch the same
+webhook take its row lock first, so two workers claiming at once cannot both fill the cap), and
+a worker uses ``WEBHOOK_SEND_THREADS`` threads, more than that cap: a slow
 endpoint holds some threads, never all of them.
 """
 
@@ -182,6 +183,16 @@ def claim(
         if not candidates_:
             return []
         webhook_ids = {w for _pk, w in candidates_}
+        if connection.vendor == "postgresql":
+            # Serialise claims per webhook (in id order: no deadlock between claimers) so the
+            # in-flight count below sees every lease another claim committed meanwhile.
+            # FOR NO KEY UPDATE does not block new deliveries referencing the webhook.
+            list(
+                OutboundWebhook.objects.select_for_update(no_key=True)
+                .filter(pk__in=webhook_ids)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
         in_flight = dict(
             WebhookDelivery.objects.filter(
                 webhook_id__in=webhook_ids, state=DeliveryState.PENDING, leased_until__gt=now
@@ -576,11 +587,42 @@ def sweep(*, time_budget: float = SWEEP_TIME_BUDGET) -> dict[str, int]:
 
     counts = pump(time_budget=time_budget).as_dict()
     try:
+        counts["given_up_paused"] = give_up_paused()
+    except Exception:
+        logger.exception("could not give up deliveries of disabled webhooks")
+        counts["given_up_paused"] = 0
+    try:
         counts["give_up_emails"] = emails.notify_given_up()
     except Exception:
         logger.exception("could not send give-up e-mails")
         counts["give_up_emails"] = 0
     return counts
+
+
+PAUSED_GIVEN_UP = "given up: the webhook stayed disabled past the retry period"
+
+
+def give_up_paused(*, now: datetime | None = None, policy: RetryPolicy | None = None) -> int:
+    """Deliveries of a disabled webhook are paused: never claimed, and resumed (due at once) when
+    it is enabled again. One still paused when its retry cycle reaches the maximum age
+    (``WEBHOOK_MAX_AGE_DAYS``) is given up like any other, without a give-up e-mail: disabling
+    the webhook was someone's decision. Returns how many."""
+    now = now or timezone.now()
+    policy = policy or RetryPolicy.from_settings()
+    return WebhookDelivery.objects.filter(
+        state=DeliveryState.PENDING,
+        webhook__is_active=False,
+        is_test=False,
+        cycle_started_at__lte=now - policy.max_age,
+    ).update(
+        state=DeliveryState.FAILED,
+        failed_at=now,
+        next_attempt_at=None,
+        lease_token="",
+        leased_until=None,
+        last_error=PAUSED_GIVEN_UP,
+        failure_notified_at=now,
+    )
 
 
 def due_count(*, now: datetime | None = None) -> int:
