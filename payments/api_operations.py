@@ -6,6 +6,11 @@ that is available) and an ``Idempotency-Key`` header (required). Repeating a req
 key returns the same operation without a second call to SIBS (``Idempotent-Replayed: true``);
 the same key with another body is refused (422). ``GET`` on the same path lists the requests.
 
+A refund above the merchant's four-eyes threshold waits for ``POST /api/v1/operations/{id}/approve``
+(a signed-in person other than the requester, with their ``password``) or ``.../reject``
+(anyone who may operate, the requester or an API key included); ``GET /api/v1/operations/{id}``
+follows one request until it is settled.
+
 Answers: ``201`` when SIBS settled it (``state`` ``succeeded``, ``declined`` or ``failed``),
 ``202`` while it waits (``pending_approval`` for a second person, ``unknown`` until the status
 inquiry or the notification settles it).
@@ -26,6 +31,7 @@ from backoffice.api.auth import api_access
 from backoffice.api.errors import error_body
 from backoffice.audit import Actor, actor_from_request, client_ip
 from backoffice.models import ApiKey
+from backoffice.roles import Capability
 from payments import selectors
 from payments.models import OperationKind, OperationReason, OperationState, PaymentOperation, Transaction
 from payments.services import operations as ops
@@ -266,3 +272,149 @@ class CancellationsApi(_OperationApi):
     )
     def post(self, request, transaction_id: str):
         return super().post(request, transaction_id)
+
+
+# --------------------------------------------------------------------------- one request, four eyes
+
+
+class DecisionInput(serializers.Serializer):
+    password = serializers.CharField(required=False, help_text="Approve only: the approving person's password.")
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=ops.MAX_COMMENT_LENGTH)
+
+    class Meta:
+        ref_name = "OperationDecision"
+
+
+def _operation_for(access, pk: int) -> PaymentOperation:
+    """A request of the caller's merchant and stores; anything else is a 404 (never a 403 that
+    would confirm another merchant's id exists)."""
+    op = (
+        PaymentOperation.objects.select_related("original", "original__merchant", "approved_by", "result")
+        .filter(pk=pk, merchant=access.merchant)
+        .first()
+    )
+    store_id = op.original.store_id if op is not None else None
+    if op is None or (access.is_store_limited and (store_id is None or not access.allows_store(store_id))):
+        raise NotFound("No such operation.")
+    return op
+
+
+def _decision_body(request, allowed: set[str]) -> tuple[dict[str, Any] | None, Response | None]:
+    data = request.data
+    if not isinstance(data, dict):
+        return None, Response(
+            error_body(type_="validation_error", code="invalid_body", message="The body must be a JSON object."),
+            status=400,
+        )
+    unknown = sorted(str(u)[:50] for u in set(data) - allowed)[:10]
+    if unknown:
+        return None, Response(
+            error_body(
+                type_="validation_error",
+                code="unknown_field",
+                message="Unknown fields: " + ", ".join(unknown),
+                fields={u: ["Unknown field."] for u in unknown},
+            ),
+            status=400,
+        )
+    for name in allowed:
+        if name in data and not isinstance(data[name], str):
+            return None, _refused(ops.OperationError(f"{name} must be text.", code=f"invalid_{name}", field=name))
+    return data, None
+
+
+class OperationApi(APIView):
+    @extend_schema(responses=OperationOutput, summary="One refund, capture or cancellation request")
+    def get(self, request, pk: int):
+        access = api_access(request)
+        access.require(Capability.VIEW_TRANSACTIONS)
+        op = _operation_for(access, pk)
+        return Response(represent(op))
+
+
+class OperationApproveApi(APIView):
+    @extend_schema(
+        request=DecisionInput,
+        responses={201: OperationOutput, 202: OperationOutput},
+        summary="Approve a refund waiting for a second person (then it is sent to SIBS)",
+        description="Four eyes: only a person (signed in, not an API key) other than the requester, "
+        "with the capability to operate payments on the payment's store, confirming with their password.",
+    )
+    def post(self, request, pk: int):
+        from payments.views_operations import PasswordRefused, password_confirm
+
+        access = api_access(request)
+        op = _operation_for(access, pk)
+        data, problem = _decision_body(request, {"password"})
+        if problem is not None:
+            return problem
+        ops._require_can_act(access, op.original)
+        if isinstance(request.auth, ApiKey):
+            return Response(
+                error_body(
+                    type_="permission_denied",
+                    code="approval_needs_a_person",
+                    message="An approval must be given by a person: an API key can request or reject, not approve.",
+                ),
+                status=403,
+            )
+        if op.requested_by_id == request.user.pk:
+            return Response(
+                error_body(
+                    type_="permission_denied",
+                    code="own_request",
+                    message="You cannot approve your own request: another person must.",
+                ),
+                status=403,
+            )
+        if op.state != OperationState.PENDING_APPROVAL:
+            return Response(represent(op), status=_status_for(op))  # decided already: say how
+        actor = _actor(request)
+        try:
+            password_confirm(
+                user=request.user,
+                password=data.get("password", ""),
+                actor=actor,
+                merchant=access.merchant,
+                purpose="approval",
+                obj=op,
+            )
+        except PasswordRefused as error:
+            code = "too_many_attempts" if error.status == 429 else "wrong_password"
+            fields = {} if error.status == 429 else {"password": [error.message]}
+            return Response(
+                error_body(type_="permission_denied", code=code, message=error.message, fields=fields),
+                status=error.status,
+            )
+        op = ops.operation_approve(access=access, actor=actor, operation=op)
+        op = PaymentOperation.objects.select_related("approved_by", "result", "original").get(pk=op.pk)
+        return Response(represent(op), status=_status_for(op))
+
+
+class OperationRejectApi(APIView):
+    @extend_schema(
+        request=DecisionInput,
+        responses={201: OperationOutput},
+        summary="Reject a refund waiting for approval (its reserved amount is released)",
+        description="Anyone who may operate payments on the payment's store, the requester included "
+        "(withdrawing it), a person or an API key.",
+    )
+    def post(self, request, pk: int):
+        access = api_access(request)
+        op = _operation_for(access, pk)
+        data, problem = _decision_body(request, {"comment"})
+        if problem is not None:
+            return problem
+        if op.state != OperationState.PENDING_APPROVAL:
+            ops._require_can_act(access, op.original)
+            return Response(
+                error_body(
+                    type_="operation_refused",
+                    code="not_pending",
+                    message=f"This request is {op.state}: only a request awaiting approval can be rejected.",
+                ),
+                status=409,
+            )
+        op = ops.operation_reject(access=access, actor=_actor(request), operation=op, comment=data.get("comment", ""))
+        op = PaymentOperation.objects.select_related("approved_by", "result", "original").get(pk=op.pk)
+        return Response(represent(op), status=_status_for(op))

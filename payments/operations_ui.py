@@ -14,6 +14,8 @@ from backoffice.access import Access
 from payments.forms_operations import DecisionForm, OperationForm
 from payments.models import OperationKind, OperationState, PaymentOperation, Transaction
 from payments.services import operations as ops
+from payments.sibs.enums import PaymentMethod
+from payments.sibs.notification import minor_units
 from payments.templatetags.payments import format_money
 
 MAX_REQUESTS_SHOWN = 50
@@ -36,6 +38,18 @@ _URL_NAMES = {
 }
 
 
+def _method_label(txn: Transaction) -> str:
+    try:
+        return str(PaymentMethod(txn.payment_method).label)
+    except ValueError:
+        return txn.payment_method or "?"
+
+
+def amount_text(value: Decimal, currency: str) -> str:
+    """An amount as typed in the form: the currency's decimals, a dot ("12.50")."""
+    return f"{value.quantize(Decimal(1).scaleb(-minor_units(currency or 'EUR'))):f}"
+
+
 def _what_happens(txn: Transaction, kind: str, available: Decimal, threshold: Decimal | None) -> str:
     """The confirmation text, with ``{amount}`` where the amount typed goes (filled in by the
     page as the person types; the server renders it with the amount offered)."""
@@ -44,7 +58,7 @@ def _what_happens(txn: Transaction, kind: str, available: Decimal, threshold: De
         text = _(
             "SIBS will return {amount} to the customer's payment method (%(method)s). At most %(available)s "
             "can still be refunded. A refund cannot be undone."
-        ) % {"method": txn.payment_method or "?", "available": format_money(available, currency)}
+        ) % {"method": _method_label(txn), "available": format_money(available, currency)}
         if threshold is not None:
             text += " " + _("Above %(threshold)s it waits for a second person's approval before anything is sent.") % {
                 "threshold": format_money(threshold, currency)
@@ -74,7 +88,9 @@ def _labels(kind: str) -> tuple[str, str]:
     }[kind]
 
 
-def actions_for(access: Access, txn: Transaction) -> list[dict[str, Any]]:
+def actions_for(access: Access, txn: Transaction, failure: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The actions possible now. ``failure`` (kind, bound form, message) is a submission that was
+    refused: its dialog is shown open again with what was typed and the reason."""
     if not ops.can_act_on(access, txn):
         return []
     threshold = ops.four_eyes_threshold(txn.merchant_id)
@@ -87,17 +103,27 @@ def actions_for(access: Access, txn: Transaction) -> list[dict[str, Any]]:
         if available <= 0:
             continue
         fixed = kind == OperationKind.CANCELLATION and txn.payment_method == "REFERENCE"
-        form = OperationForm(
-            kind=kind, currency=currency, fixed_amount=fixed, initial={"amount": f"{available:f}"}, prefix=kind
-        )
+        failed = failure is not None and failure["kind"] == kind
+        if failed:
+            form = failure["form"]
+        else:
+            form = OperationForm(
+                kind=kind,
+                currency=currency,
+                fixed_amount=fixed,
+                initial={"amount": amount_text(available, currency)},
+                prefix=kind,
+            )
         button, title = _labels(kind)
         actions.append(
             {
                 "kind": kind,
                 "button": button,
                 "title": title,
-                "available": available,
+                "available": amount_text(available, currency),
                 "available_text": format_money(available, currency),
+                "open": failed,
+                "error": failure["message"] if failed else "",
                 "fixed_amount": fixed,
                 "form": form,
                 "url": reverse(
@@ -152,11 +178,18 @@ def detail_context(request, txn) -> dict:
     """Amounts, the actions (refund / capture / cancel) staff may take on ``txn`` now, with their
     forms and confirmation texts, and the requests already made."""
     access: Access = request.access
+    # Set by the refund / capture / cancel views when a submission was refused (see
+    # views_operations.refused): the page is rendered again with the dialog open.
+    failure = getattr(request, "operation_failure", None)
+    actions = actions_for(access, txn, failure)
+    shown = failure is not None and any(a["open"] for a in actions)
     return {
         "operations": {
             "txn": txn,
             "can_act": ops.can_act_on(access, txn),
-            "actions": actions_for(access, txn),
+            "actions": actions,
+            # A refusal whose action is no longer offered (nothing left to refund) is said here.
+            "error": failure["message"] if failure is not None and not shown else "",
             "requests": requests_for(request, access, txn),
         }
     }

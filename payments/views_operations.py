@@ -1,10 +1,21 @@
 """Refund, capture and cancel from the transaction page; approvals; the four-eyes setting.
 
-Every action posts a form carrying the idempotency key it was rendered with, then redirects back
-to the transaction (a reload never re-posts). A refund asks for the person's password.
+Every action posts a form carrying the idempotency key it was rendered with. Once something was
+asked of SIBS the view redirects back to the transaction (a reload never re-posts); a submission
+refused before that (a malformed amount, too much, a wrong password) renders the page again with
+the dialog open, what was typed, the reason and a 400/403/409/422/429 status. A refund (and the
+approval of one) asks for the person's password; wrong passwords are audited and, after
+``PASSWORD_ATTEMPTS`` in ``PASSWORD_WINDOW``, refused for a while even when right.
+
+No database transaction is open in these views (``ATOMIC_REQUESTS`` is off): the service calls
+SIBS between its own short transactions.
 """
 
 from __future__ import annotations
+
+import inspect
+from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -17,14 +28,18 @@ from django.views.decorators.http import require_POST
 from backoffice import audit
 from backoffice.access import Access, merchant_view
 from backoffice.audit import actor_from_request
+from backoffice.models import AuditEvent
 from backoffice.roles import Capability
-from payments import selectors
-from payments.forms_operations import DecisionForm, OperationForm, PolicyForm
+from payments import selectors, views_detail
+from payments.forms_operations import DecisionForm, OperationForm, PolicyForm, new_key
 from payments.models import OperationKind, OperationPolicy, OperationState, PaymentOperation, Transaction
 from payments.services import operations as ops
 from payments.templatetags.payments import format_money
 
 MAX_ID_LENGTH = 255
+PASSWORD_ATTEMPTS = 5
+PASSWORD_WINDOW = timedelta(minutes=15)
+PASSWORD_FAILED = "payment.password_failed"  # noqa: S105 - an audit action name
 
 
 def _transaction(access: Access, transaction_id: str) -> Transaction:
@@ -55,24 +70,87 @@ def outcome_message(op: PaymentOperation) -> tuple[int, str]:
     return messages.ERROR, _("%(what)s not done: %(detail)s") % {"what": what, "detail": op.outcome_detail}
 
 
+class PasswordRefused(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def password_confirm(*, user, password: Any, actor: audit.Actor, merchant, purpose: str, obj=None) -> None:
+    """The person confirms money moving with their password, as in SIBS's Backoffice. A missing
+    or wrong password is refused and audited; after ``PASSWORD_ATTEMPTS`` wrong ones within
+    ``PASSWORD_WINDOW`` every attempt is refused until the window has passed. Raises
+    :class:`PasswordRefused` (with the HTTP status to answer)."""
+    since = timezone.now() - PASSWORD_WINDOW
+    failures = AuditEvent.objects.filter(actor=user, action=PASSWORD_FAILED, created_at__gte=since).count()
+    if failures >= PASSWORD_ATTEMPTS:
+        raise PasswordRefused(
+            _("Too many wrong passwords: nothing was done. Try again in %(minutes)s minutes.")
+            % {"minutes": int(PASSWORD_WINDOW.total_seconds() // 60)},
+            429,
+        )
+    if isinstance(password, str) and password and user.check_password(password):
+        return
+    audit.record(
+        actor=actor,
+        action=PASSWORD_FAILED,
+        merchant=merchant,
+        obj=obj,
+        after={"purpose": purpose, "attempt": failures + 1, "empty": not password},
+    )
+    raise PasswordRefused(_("Nothing was done: the password is not correct."), 403)
+
+
+def confirm_password(request: HttpRequest, *, field: str, purpose: str, obj=None) -> None:
+    password_confirm(
+        user=request.user,
+        password=request.POST.get(field, ""),
+        actor=actor_from_request(request),
+        merchant=request.access.merchant,
+        purpose=purpose,
+        obj=obj,
+    )
+
+
+def refused(request: HttpRequest, txn: Transaction, *, kind: str, form: OperationForm, message: str, status: int):
+    """Render the transaction page again with the dialog open, what was typed and why nothing was
+    done (the detail page's own view renders it; the operations panel reads the failure)."""
+    request.operation_failure = {"kind": kind, "form": form, "message": message}
+    detail = inspect.unwrap(views_detail.transaction_detail)
+    response = detail(request, txn.transaction_id)
+    response.status_code = status
+    return response
+
+
+def _form_errors(form: OperationForm) -> str:
+    return " ".join(
+        f"{form.fields[f].label}: {' '.join(e)}" if f in form.fields and f != "__all__" else " ".join(e)
+        for f, e in form.errors.items()
+    )
+
+
 def _submit(request: HttpRequest, transaction_id: str, kind: str) -> HttpResponse:
     access: Access = request.access
+    access.require(Capability.VIEW_TRANSACTIONS)
     txn = _transaction(access, transaction_id)
     if not ops.can_act_on(access, txn):
         raise PermissionDenied(_("You can only act on the stores you have access to."))
     fixed = kind == OperationKind.CANCELLATION and txn.payment_method == "REFERENCE"
     form = OperationForm(request.POST, kind=kind, currency=txn.currency or "EUR", fixed_amount=fixed, prefix=kind)
+    if kind == OperationKind.REFUND:
+        # First, whatever else is wrong: a post without the field, or with a wrong password, is
+        # refused, audited and counted towards the lock-out.
+        try:
+            confirm_password(request, field=form.add_prefix("password"), purpose=kind, obj=txn)
+        except PasswordRefused as error:
+            form.is_valid()
+            form.add_error("password", error.message)
+            return refused(request, txn, kind=kind, form=form, message=error.message, status=error.status)
     if not form.is_valid():
-        errors = "; ".join(
-            f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}".lstrip(": ")
-            for f, e in form.errors.items()
-        )
-        messages.error(request, _("Nothing was done. %(errors)s") % {"errors": errors})
-        return _back(access, txn)
+        message = _("Nothing was done. %(errors)s") % {"errors": _form_errors(form)}
+        return refused(request, txn, kind=kind, form=form, message=message, status=400)
     data = form.cleaned_data
-    if kind == OperationKind.REFUND and not request.user.check_password(data.get("password") or ""):
-        messages.error(request, _("Nothing was done: the password is not correct."))
-        return _back(access, txn)
     try:
         result = ops.operation_request(
             access=access,
@@ -85,8 +163,15 @@ def _submit(request: HttpRequest, transaction_id: str, kind: str) -> HttpRespons
             idempotency_key=data["idempotency_key"],
         )
     except ops.OperationError as error:
-        messages.error(request, _("Nothing was done: %(message)s") % {"message": error.message})
-        return _back(access, txn)
+        if error.field in form.fields:
+            form.add_error(error.field, error.message)
+        if error.code == "idempotency_key_reused":
+            # The form's key went with another request: what is typed now gets a new one.
+            form.data = form.data.copy()
+            form.data[form.add_prefix("idempotency_key")] = new_key()
+        message = _("Nothing was done: %(message)s") % {"message": error.message}
+        txn.refresh_from_db()
+        return refused(request, txn, kind=kind, form=form, message=message, status=error.status)
     level, text = outcome_message(result.operation)
     messages.add_message(request, level, text)
     return _back(access, txn)
@@ -128,10 +213,10 @@ def _operation(access: Access, pk: int) -> PaymentOperation:
 def operation_approve(request: HttpRequest, pk: int) -> HttpResponse:
     access: Access = request.access
     op = _operation(access, pk)
-    form = DecisionForm(request.POST, prefix=f"op{op.pk}")
-    form.is_valid()
-    if not request.user.check_password(form.cleaned_data.get("password") or ""):
-        messages.error(request, _("Nothing was done: the password is not correct."))
+    try:
+        confirm_password(request, field=f"op{op.pk}-password", purpose="approval", obj=op)
+    except PasswordRefused as error:
+        messages.error(request, error.message)
         return _back(access, op.original)
     op = ops.operation_approve(access=access, actor=actor_from_request(request), operation=op)
     level, text = outcome_message(op)

@@ -19,4 +19,7 @@ urlpatterns = [
         api_operations.CancellationsApi.as_view(),
         name="api-cancellations",
     ),
+    path("operations/<int:pk>", api_operations.OperationApi.as_view(), name="api-operation"),
+    path("operations/<int:pk>/approve", api_operations.OperationApproveApi.as_view(), name="api-operation-approve"),
+    path("operations/<int:pk>/reject", api_operations.OperationRejectApi.as_view(), name="api-operation-reject"),
 ]

@@ -623,6 +623,15 @@ def _recompute(txn: Transaction, operations: list[Transaction] | None = None) ->
 
 
 def derive_state(txn: Transaction) -> str:
+    if (
+        txn.payment_method == REFERENCE
+        and txn.reference_status == ReferenceState.CANCELLED
+        and txn.cancelled_amount > ZERO
+        and txn.payment_type in _PAYMENT_TYPES
+    ):
+        # A reference whose cancellation SIBS confirmed is cancelled, whatever its own last status
+        # says (Pending from when it was generated, or Declined once SIBS is asked again).
+        return TransactionState.CANCELLED
     try:
         status = PaymentStatus(txn.payment_status)
     except ValueError:

@@ -866,9 +866,34 @@ def operations_sweep_claim(*, now: datetime | None = None, limit: int = 100) -> 
             state=OperationState.FAILED,
             detail=_("Never sent to SIBS (interrupted): nothing moved, the reserved amount is released."),
         )
-    PaymentOperation.objects.filter(state=OperationState.IN_FLIGHT, sent_at__lt=now - STALE_IN_FLIGHT).update(
-        state=OperationState.UNKNOWN, next_inquiry_at=now, updated_at=now
-    )
+    # A call whose process died mid-way (worker killed, web process restarted) may have reached
+    # SIBS: never released, never re-sent, but asked about like any lost answer. Its amount stays
+    # reserved until the inquiry settles it.
+    dead = PaymentOperation.objects.filter(state=OperationState.IN_FLIGHT, sent_at__lt=now - STALE_IN_FLIGHT)
+    for op in dead.select_related("merchant")[:limit]:
+        with transaction.atomic():
+            moved = PaymentOperation.objects.filter(pk=op.pk, state=OperationState.IN_FLIGHT).update(
+                state=OperationState.UNKNOWN,
+                next_inquiry_at=now,
+                updated_at=now,
+                outcome_detail=_(
+                    "The call to SIBS was interrupted before its answer was recorded: it may or may not have "
+                    "been done. The amount stays reserved until SIBS confirms."
+                ),
+            )
+            if moved:
+                audit.record(
+                    actor=SYSTEM,
+                    action=f"payment.{op.kind}_unknown",
+                    merchant=op.merchant,
+                    obj=op,
+                    before={"state": OperationState.IN_FLIGHT},
+                    after={
+                        "state": OperationState.UNKNOWN,
+                        "detail": "interrupted mid-call",
+                        "sent_at": str(op.sent_at),
+                    },
+                )
     due = list(
         PaymentOperation.objects.filter(state=OperationState.UNKNOWN, next_inquiry_at__lte=now)
         .order_by("next_inquiry_at")

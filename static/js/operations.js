@@ -39,6 +39,25 @@
     var form = event.target.closest("[data-op-form]");
     if (form) refresh(form);
   });
+  function openRefused() {
+    // A refused submission comes back with its dialog marked: show it again, on the field at fault.
+    var dialog = document.querySelector("dialog[data-open-on-load]");
+    if (!dialog || !dialog.showModal || dialog.open) return;
+    dialog.showModal();
+    var form = dialog.querySelector("[data-op-form]");
+    if (form) refresh(form);
+    var bad = dialog.querySelector(".invalid input, .invalid textarea, .invalid select");
+    if (bad) bad.focus();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", openRefused);
+  } else {
+    openRefused();
+  }
+  window.addEventListener("pageshow", function () {
+    // Back from another page: the forms may be sent again (their keys still guard against doubles).
+    document.querySelectorAll("[data-op-form][data-sent]").forEach(function (form) { delete form.dataset.sent; });
+  });
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("[data-op-form]");
     if (!form) return;

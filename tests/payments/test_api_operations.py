@@ -207,3 +207,115 @@ def test_the_schema_documents_the_endpoints(world, login):
     assert response.status_code == 200
     text = response.content.decode()
     assert "/api/v1/transactions/{transaction_id}/refunds" in text and "Idempotency-Key" in text
+
+
+# --- four eyes through the API ------------------------------------------------------------------
+
+
+def _pending(world, gw, amount="30.00"):
+    OperationPolicy.objects.create(merchant=world.loja, four_eyes_threshold=Decimal("10"))
+    txn = gw.paid(amount="50.00")
+    response = post(api(key_for(world)), txn.transaction_id, {"amount": amount, "reason": "customer_request"})
+    assert response.status_code == 202 and response.json()["state"] == "pending_approval"
+    return txn, response.json()["id"]
+
+
+def decide(client, pk, what, body=None, raw=None):
+    data = raw if raw is not None else json.dumps(body or {})
+    return client.post(f"/api/v1/operations/{pk}/{what}", data=data, content_type="application/json")
+
+
+def test_another_person_approves_through_the_api_with_their_password(world, gw, login):
+    from tests.factories import PASSWORD
+
+    _txn, pk = _pending(world, gw)
+    adam = login(world.adam)
+    error(decide(adam, pk, "approve", {}), 403, "wrong_password")
+    error(decide(adam, pk, "approve", {"password": "nope"}), 403, "wrong_password")
+    assert AuditEvent.objects.filter(action="payment.password_failed", actor=world.adam).count() == 2
+    assert not gw.adapter.money_calls()
+
+    ok = decide(adam, pk, "approve", {"password": PASSWORD})
+    assert ok.status_code == 201, ok.content
+    body = ok.json()
+    assert (body["state"], body["approved_by"], body["balances"]["refunded"]) == (
+        "succeeded",
+        "adam@loja.example",
+        "30.00",
+    )
+    # approving again (a retry) answers the settled request and sends nothing more
+    again = decide(adam, pk, "approve", {"password": PASSWORD})
+    assert again.status_code == 201 and again.json()["state"] == "succeeded"
+    assert len(gw.adapter.money_calls()) == 1
+    assert AuditEvent.objects.filter(action="payment.refund_approved", actor=world.adam).count() == 1
+    # and anyone who may see it can follow it
+    seen = api(key_for(world, role=Role.VIEWER)).get(f"/api/v1/operations/{pk}")
+    assert seen.status_code == 200 and seen.json()["state"] == "succeeded"
+
+
+def test_an_api_key_cannot_approve_nor_a_person_their_own_request(world, gw, login):
+    from tests.factories import PASSWORD
+
+    txn, pk = _pending(world, gw)
+    error(
+        decide(api(key_for(world, role=Role.OWNER)), pk, "approve", {"password": "x"}), 403, "approval_needs_a_person"
+    )
+
+    bob = login(world.bob)  # bob asks through the API, signed in
+    response = bob.post(
+        f"/api/v1/transactions/{txn.transaction_id}/refunds",
+        data=json.dumps({"amount": "15.00", "reason": "customer_request"}),
+        content_type="application/json",
+        headers={"Idempotency-Key": "bob-1"},
+    )
+    assert response.status_code == 202, response.content
+    error(decide(bob, response.json()["id"], "approve", {"password": PASSWORD}), 403, "own_request")
+    assert not gw.adapter.money_calls()
+
+
+def test_a_rejection_through_the_api_releases_the_amount(world, gw):
+    _txn, pk = _pending(world, gw)
+    key = api(key_for(world))
+    rejected = decide(key, pk, "reject", {"comment": "Customer changed their mind"})
+    assert rejected.status_code == 201, rejected.content
+    assert rejected.json()["state"] == "rejected" and rejected.json()["balances"]["refundable"] == "50.00"
+    error(decide(key, pk, "reject", {}), 409, "not_pending")
+    assert not gw.adapter.money_calls()
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code"),
+    [
+        ("[]", 400, "invalid_body"),
+        ('{"password": 123}', 400, "invalid_password"),
+        ('{"amount": "1"}', 400, "unknown_field"),
+        ("{", 400, "parse_error"),
+    ],
+)
+def test_hostile_decisions_are_refused(world, gw, login, raw, status, code):
+    _txn, pk = _pending(world, gw)
+    response = decide(login(world.adam), pk, "approve", raw=raw)
+    assert response.status_code == status, response.content
+    assert response.json()["error"]["code"] == code, response.json()
+    assert PaymentOperation.objects.get(pk=pk).state == "pending_approval"
+
+
+def test_another_merchant_store_or_role_cannot_touch_a_request(world, gw):
+    _txn, pk = _pending(world, gw)  # a Lisboa payment
+    for client in (
+        api(key_for(world, stores=[world.porto])),  # another store: not found
+        api(_mallory_key(world)),  # another merchant: not found
+    ):
+        assert client.get(f"/api/v1/operations/{pk}").status_code == 404
+        assert decide(client, pk, "reject").status_code == 404
+    viewer = api(key_for(world, role=Role.VIEWER))
+    error(decide(viewer, pk, "reject"), 403, "permission_denied")
+    assert Client().post(f"/api/v1/operations/{pk}/reject").status_code == 401
+    assert PaymentOperation.objects.get(pk=pk).state == "pending_approval"
+
+
+def _mallory_key(world):
+    _key, plaintext = services.api_key_create(
+        access=Access.for_membership(world.m_mallory), actor=Actor(user=world.mallory), name="outra", role=Role.OWNER
+    )
+    return plaintext

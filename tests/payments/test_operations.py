@@ -500,3 +500,56 @@ def test_stale_reservations_are_released_and_dead_calls_become_unknown(world, gw
     dead.refresh_from_db()
     assert stale.state == OperationState.FAILED
     assert dead.state == OperationState.UNKNOWN and claimed == [dead.pk]
+
+
+class _ProcessDied(BaseException):
+    """Stands for the worker or web process being killed while it waits for SIBS's answer (not
+    an Exception: nothing in the service may catch it)."""
+
+
+def test_a_call_whose_process_died_mid_way_holds_its_amount_then_the_sweeper_asks_sibs(world, gw):
+    txn = gw.paid(amount="50.00")
+    gw.adapter.fail_with = _ProcessDied()  # after the sandbox processed it: the money moved
+    with pytest.raises(_ProcessDied):
+        refund(world, txn, "20.00", key="dies")
+    gw.adapter.fail_with = None
+    op = PaymentOperation.objects.get(idempotency_key="dies")
+    assert op.state == OperationState.IN_FLIGHT
+    # the reservation holds: nobody can refund those 20 again meanwhile
+    assert fresh(txn).refundable_amount == Decimal("30.00")
+    with pytest.raises(ops.OperationError):
+        refund(world, fresh(txn), "30.01")
+
+    # Not before the grace period: the call may still be running in a live process.
+    assert ops.operations_sweep_claim(now=op.sent_at + ops.STALE_IN_FLIGHT / 2) == []
+    assert PaymentOperation.objects.get(pk=op.pk).state == OperationState.IN_FLIGHT
+
+    later = op.sent_at + ops.STALE_IN_FLIGHT + timedelta(seconds=1)
+    assert ops.operations_sweep_claim(now=later) == [op.pk]
+    op.refresh_from_db()
+    assert op.state == OperationState.UNKNOWN and "interrupted" in op.outcome_detail
+    assert AuditEvent.objects.filter(action="payment.refund_unknown", object_id=str(op.pk)).exists()
+
+    assert ops.operation_inquire(operation_pk=op.pk, now=later) == OperationState.SUCCEEDED
+    assert fresh(txn).refunded_amount == Decimal("20.00") and fresh(txn).refundable_amount == Decimal("30.00")
+    assert len(gw.adapter.money_calls()) == 1  # asked about, never sent again
+
+
+def test_a_cancelled_reference_reads_cancelled_before_and_after_sibs_is_asked_again(world, gw):
+    from payments.services import inquiry
+
+    ref = gw.reference(amount="30.00")
+    assert fresh(ref).state == TransactionState.AWAITING_PAYMENT or fresh(ref).payment_status == "Pending"
+    op = ops.operation_request(
+        access=access_of(world.m_bob), actor=actor_of(world.bob), txn=ref, kind=OperationKind.CANCELLATION,
+        amount=None, reason="order_cancelled", idempotency_key="ref-cancel",
+    ).operation  # fmt: skip
+    assert op.state == OperationState.SUCCEEDED
+    assert fresh(ref).state == TransactionState.CANCELLED
+    # SIBS (the sandbox) answers the reference's status inquiry with the cancellation's outcome
+    payload, _ = gw.client().status(ref.transaction_id)
+    assert str(payload.payment_status) != "Pending"
+    assert inquiry.transaction_inquire(transaction_pk=ref.pk) == "applied"
+    ref = fresh(ref)
+    assert (ref.state, ref.reference_status, ref.cancelled_amount) == ("cancelled", "CANCELLED", Decimal("30.00"))
+    assert ops.refusal(ref, OperationKind.CANCELLATION) is not None

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from backoffice.models import AuditEvent
 from payments.models import OperationPolicy, OperationState, PaymentOperation
 from tests.factories import PASSWORD
 from tests.payments.ops_support import make_gateway
@@ -153,3 +154,134 @@ def test_the_threshold_is_set_by_owners_and_admins_only(world, login):
     owner.post("/m/loja/payment-methods/approvals/", {"four_eyes_threshold": ""})
     assert OperationPolicy.objects.get(merchant=world.loja).four_eyes_threshold is None
     assert login(world.bob).get("/m/loja/payment-methods/approvals/").status_code == 403
+
+
+# --- a refused submission comes back with what was typed, the reason and a status ----------------
+
+
+def _dialog(html: str, kind: str) -> str:
+    start = html.index(f'id="op-dialog-{kind}"')
+    return html[start : html.index("</dialog>", start)]
+
+
+@pytest.mark.parametrize(
+    ("amount", "password", "status", "says"),
+    [
+        ("50.01", PASSWORD, 422, "€50.01 is more than the €50.00 that can still be refunded"),
+        ("12,345", PASSWORD, 400, "at most 2 decimals"),
+        ("12.34", "not-my-password", 403, "the password is not correct"),
+    ],
+)
+def test_a_refused_refund_comes_back_open_with_what_was_typed(world, gw, login, amount, password, status, says):
+    txn = gw.paid(amount="50.00")
+    client = login(world.bob)
+    key = form_key(page(client, txn).content.decode(), "refund")
+    response = client.post(
+        f"/m/loja/transactions/{txn.transaction_id}/refund/",
+        {"refund-amount": amount, "refund-reason": "returned_goods", "refund-comment": "Box <b>damaged</b>",
+         "refund-idempotency_key": key, "refund-password": password},
+    )  # fmt: skip
+    assert response.status_code == status
+    html = response.content.decode()
+    dialog = _dialog(html, "refund")
+    assert "data-open-on-load" in dialog and 'data-testid="op-error"' in dialog and says in dialog
+    assert f'value="{amount}"' in dialog
+    assert '<option value="returned_goods" selected>' in dialog
+    assert "Box &lt;b&gt;damaged&lt;/b&gt;" in dialog and "<b>damaged</b>" not in html
+    assert password not in html  # never echoed
+    assert form_key(html, "refund") == key  # nothing was reserved with it: the same key is fine
+    assert not PaymentOperation.objects.exists() and not gw.adapter.money_calls()
+    # the corrected form goes through with that key, once
+    ok = submit(client, txn, amount="12.34", key=key)
+    assert "Refund of €12.34 done" in ok.content.decode()
+    assert len(gw.adapter.money_calls()) == 1
+
+
+def test_an_action_no_longer_possible_is_a_409_said_on_the_panel(world, gw, login):
+    txn = gw.paid(amount="50.00")  # a purchase: nothing to capture
+    client = login(world.bob)
+    response = client.post(
+        f"/m/loja/transactions/{txn.transaction_id}/capture/",
+        {"capture-amount": "1.00", "capture-reason": "shipped", "capture-idempotency_key": "k-capture"},
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert 'data-testid="op-error"' in html and "Only an authorisation can be captured" in html
+    assert not PaymentOperation.objects.exists()
+
+
+def test_the_amount_offered_has_the_currency_decimals(world, gw, login):
+    txn = gw.paid(amount="155.56")
+    html = page(login(world.bob), txn).content.decode()
+    dialog = _dialog(html, "refund")
+    assert 'value="155.56"' in dialog and 'data-available="155.56"' in dialog and "155.560" not in dialog
+    assert "payment method (Card)" in dialog
+
+
+# --- the password: never bypassed, every wrong attempt audited, then a lock-out ---------------------
+
+
+def test_a_refund_posted_without_the_password_field_is_refused_and_audited(world, gw, login):
+    txn = gw.paid(amount="50.00")
+    client = login(world.bob)
+    key = form_key(page(client, txn).content.decode(), "refund")
+    response = client.post(
+        f"/m/loja/transactions/{txn.transaction_id}/refund/",
+        {"refund-amount": "5.00", "refund-reason": "customer_request", "refund-idempotency_key": key},
+    )
+    assert response.status_code == 403
+    assert not PaymentOperation.objects.exists() and not gw.adapter.money_calls()
+    event = AuditEvent.objects.get(action="payment.password_failed")
+    assert event.actor == world.bob and event.merchant == world.loja and event.after["empty"] is True
+
+
+def test_wrong_passwords_are_audited_and_then_locked_out(world, gw, login):
+    from payments.views_operations import PASSWORD_ATTEMPTS
+
+    txn = gw.paid(amount="50.00")
+    client = login(world.bob)
+    for attempt in range(PASSWORD_ATTEMPTS):
+        response = client.post(
+            f"/m/loja/transactions/{txn.transaction_id}/refund/",
+            {"refund-amount": "5.00", "refund-reason": "customer_request",
+             "refund-idempotency_key": f"pw-{attempt}", "refund-password": f"guess-{attempt}"},
+        )  # fmt: skip
+        assert response.status_code == 403
+    assert AuditEvent.objects.filter(action="payment.password_failed", actor=world.bob).count() == PASSWORD_ATTEMPTS
+    # now even the right password is refused for a while
+    locked = client.post(
+        f"/m/loja/transactions/{txn.transaction_id}/refund/",
+        {"refund-amount": "5.00", "refund-reason": "customer_request",
+         "refund-idempotency_key": "pw-right", "refund-password": PASSWORD},
+    )  # fmt: skip
+    assert locked.status_code == 429 and "Too many wrong passwords" in locked.content.decode()
+    assert not PaymentOperation.objects.exists() and not gw.adapter.money_calls()
+    # another person is not locked out by bob's guesses
+    assert "Refund of €5.00 done" in submit(login(world.alice), txn, amount="5.00").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_gateway_is_called_with_no_database_transaction_open(world, login, monkeypatch):
+    """Through the page and the API, as deployed (no ATOMIC_REQUESTS, views not wrapped): a slow
+    SIBS must never hold a row lock or a connection inside a transaction."""
+    from django.conf import settings
+    from django.db import connection
+
+    from payments.sibs.client import SibsClient
+    from tests.payments.test_api_operations import api, key_for, post
+
+    assert not settings.DATABASES["default"].get("ATOMIC_REQUESTS")
+    gw = make_gateway(world)
+    txn = gw.paid(amount="50.00")
+    seen = []
+    real = SibsClient._operation
+
+    def watching(self, action, transaction_id, **kwargs):
+        seen.append((action, connection.in_atomic_block))
+        return real(self, action, transaction_id, **kwargs)
+
+    monkeypatch.setattr(SibsClient, "_operation", watching)
+    assert "Refund of €5.00 done" in submit(login(world.bob), txn, amount="5.00").content.decode()
+    response = post(api(key_for(world)), txn.transaction_id, {"amount": "6", "reason": "customer_request"})
+    assert response.status_code == 201, response.content
+    assert seen == [("refund", False), ("refund", False)]
