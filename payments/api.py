@@ -228,7 +228,7 @@ class TransactionListApi(APIView):
         access = api_access(request)
         access.require(Capability.VIEW_TRANSACTIONS)
         params = request.query_params
-        filters, errors, _form = listing.parse_filters(params, access=access)
+        filters, errors, _form = listing.parse_filters(params, access=access, choices=False)
         cursor = None
         if params.get("cursor"):
             try:

@@ -12,13 +12,16 @@ unchanged, which costs one indexed read by primary key, and otherwise the refres
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
 from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -41,6 +44,7 @@ from payments.sibs.enums import (
 from payments.sibs.errors import describe
 from payments.sibs.notification import mask_token_value
 from payments.templatetags.payments import format_money
+from payments.views_list import quiet_session
 
 # SIBS ids are short ASCII strings; anything else cannot exist and is answered before any query.
 MAX_ID_LENGTH = 255
@@ -283,6 +287,17 @@ def _live_context(request: HttpRequest, txn: Transaction) -> dict[str, Any]:
     }
 
 
+_SCRIPT_TAG = re.compile(r"<script\b[^>]*>\s*</script>", re.IGNORECASE)
+
+
+def _operations_fragment(request: HttpRequest, context: dict[str, Any]) -> str:
+    """The operations panel as the page first showed it, for the refreshed fragment: minus its
+    ``<script src>`` tag, which the page already ran (htmx would load and run it again, and
+    every dialog button would then act twice). Our own template's output, so it stays safe."""
+    html = render_to_string("payments/_operations.html", context, request=request)
+    return mark_safe(_SCRIPT_TAG.sub("", html))  # noqa: S308 - escaped template output, tags removed only
+
+
 # --------------------------------------------------------------------------- views
 
 
@@ -314,9 +329,11 @@ def transaction_detail(request: HttpRequest, transaction_id: str) -> HttpRespons
 
 
 @require_GET
+@quiet_session
 @merchant_view(Capability.VIEW_TRANSACTIONS)
 def transaction_live(request: HttpRequest, transaction_id: str) -> HttpResponse:
-    """The refreshed state, balances, linked transactions and timeline; 204 when nothing changed."""
+    """The refreshed state, balances, operations, linked transactions and timeline; 204 when
+    nothing changed. (The page does not ask while an operation dialog or form is in use.)"""
     access: Access = request.access
     txn = _get(access, transaction_id)
     try:
@@ -327,6 +344,10 @@ def transaction_live(request: HttpRequest, transaction_id: str) -> HttpResponse:
     if fresh and request.GET.get("v", "") == _version(txn):
         response = HttpResponse(status=204)
     else:
-        response = render(request, "payments/_transaction_live.html", _live_context(request, txn))
+        context = _live_context(request, txn)
+        context["operations_html"] = _operations_fragment(
+            request, {**context, **operations_ui.detail_context(request, txn)}
+        )
+        response = render(request, "payments/_transaction_live.html", context)
     response["Cache-Control"] = "no-store"
     return response

@@ -12,6 +12,9 @@ Filters, search and pages all come from ``payments.listing``; the API uses the s
 
 from __future__ import annotations
 
+import functools
+import time
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -30,6 +33,39 @@ from payments.sibs.enums import PaymentMethod, PaymentType
 
 LIVE_POLL_MS = 1500
 ROW_TEMPLATE = "payments/_transaction_row.html"
+# A poll writes the session row (which ``SESSION_SAVE_EVERY_REQUEST`` would do every 1.5 s per
+# open page) at most this often. The idle timeout still counts from the last write.
+POLL_SESSION_WRITE_SECONDS = 60
+_POLL_STAMP = "_poll_saved_at"
+
+
+def quiet_session(view):
+    """For endpoints an open page polls: leave the session row alone unless it was last written
+    by a poll more than ``POLL_SESSION_WRITE_SECONDS`` ago, so polling costs the database its
+    reads and not a write each time."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        session = getattr(request, "session", None)
+        if session is None or session.is_empty() or session.modified:
+            return response
+        now = int(time.time())
+        try:
+            stamped = int(session.get(_POLL_STAMP, 0))
+        except (TypeError, ValueError):
+            stamped = 0
+        if 0 <= now - stamped < POLL_SESSION_WRITE_SECONDS:
+            session.save = _skip_save  # SessionMiddleware calls it after the response
+        else:
+            session[_POLL_STAMP] = now
+        return response
+
+    return wrapper
+
+
+def _skip_save(*args, **kwargs) -> None:
+    return None
 
 
 def _row_context(access, txn) -> dict:
@@ -104,18 +140,54 @@ def transactions(request: HttpRequest) -> HttpResponse:
         response["HX-Push-Url"] = context["current_url"]
         return response
     form = context["form"]
+    filters = context["filters"]
+    selected = {
+        "store": {str(pk) for pk in filters.store_ids},
+        "terminal": {str(t.terminal_id) for t in form.terminals if t.pk in filters.terminal_pks},
+        "method": set(filters.methods),
+        "type": set(filters.types),
+        "status": set(filters.states),
+    }
     context.update(
         active="transactions",
         periods=listing.Period.choices,
-        stores=form.stores,
-        terminals=form.terminals,
-        methods=PaymentMethod.choices,
-        types=PaymentType.choices,
-        states=form.fields["status"].choices,
-        selected={name: request.GET.getlist(name) for name in listing.MULTI_PARAMS},
+        main_choices=[
+            _multi("status", form.fields["status"].label, form.fields["status"].choices, selected),
+            _multi("method", form.fields["method"].label, PaymentMethod.choices, selected),
+        ],
+        more_choices=[
+            *(
+                [_multi("store", form.fields["store"].label, [(str(s.pk), s.name) for s in form.stores], selected)]
+                if len(form.stores) > 1
+                else []
+            ),
+            _multi(
+                "terminal",
+                form.fields["terminal"].label,
+                [(str(t.terminal_id), f"{t.terminal_id} · {t.name}") for t in form.terminals],
+                selected,
+            ),
+            _multi("type", form.fields["type"].label, PaymentType.choices, selected),
+        ],
+        more_open=bool(selected["store"] or selected["terminal"] or selected["type"] or filters.currency)
+        or filters.amount_min is not None
+        or filters.amount_max is not None,
         saved=_saved_context(request, context["query"]),
     )
     return render(request, "payments/transactions.html", context)
+
+
+def _multi(name: str, label, choices, selected: dict[str, set[str]]) -> dict:
+    """A filter that takes several values: a menu of checkboxes, summed up in one line."""
+    options = [{"value": str(value), "label": text, "checked": str(value) in selected[name]} for value, text in choices]
+    chosen = [str(o["label"]) for o in options if o["checked"]]
+    if not chosen:
+        summary = _("Any")
+    elif len(chosen) == 1:
+        summary = chosen[0]
+    else:
+        summary = f"{chosen[0]} +{len(chosen) - 1}"
+    return {"name": name, "label": label, "options": options, "summary": summary, "count": len(chosen)}
 
 
 def _saved_context(request: HttpRequest, current_query: str) -> list[dict]:
@@ -132,10 +204,11 @@ def _saved_context(request: HttpRequest, current_query: str) -> list[dict]:
 
 
 @require_GET
+@quiet_session
 @merchant_view(Capability.VIEW_TRANSACTIONS)
 def transactions_counts(request: HttpRequest) -> HttpResponse:
     access = request.access
-    filters, _errors, _form = listing.parse_filters(request.GET, access=access)
+    filters, _errors, _form = listing.parse_filters(request.GET, access=access, choices=False)
     counts = {c.key: c for c in listing.tab_counts(access=access, filters=filters)}
     base = reverse("payments:transactions", kwargs={"merchant": access.merchant.slug})
     tabs = [
@@ -155,10 +228,11 @@ def transactions_counts(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@quiet_session
 @merchant_view(Capability.VIEW_TRANSACTIONS)
 def transactions_live(request: HttpRequest) -> HttpResponse:
     access = request.access
-    filters, _errors, _form = listing.parse_filters(request.GET, access=access)
+    filters, _errors, _form = listing.parse_filters(request.GET, access=access, choices=False)
     try:
         batch = listing.live_changes(access=access, filters=filters, token=request.GET.get("since", ""))
     except listing.InvalidCursor:

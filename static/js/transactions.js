@@ -5,13 +5,31 @@
  * - a row already on the page is replaced in place when its version changed;
  * - a new row matching the list's filters is inserted at its place when this is the unfiltered
  *   first page and the reader is at the top; otherwise it is held and counted in the
- *   "N new — show" marker, so nobody loses their place.
+ *   "N new — show" marker, so nobody loses their place. The marker floats at the top of the
+ *   window while the reader is scrolled down, where they can see it;
+ * - the status tab counts are fetched again when rows changed, at most every COUNTS_MS.
+ * The multi-choice filters (status, method, store, terminal, type) are menus of checkboxes:
+ * their one-line summary follows the boxes ticked.
  */
 (function () {
   "use strict";
 
+  var COUNTS_MS = 10000;
   var held = new Map();
   var busy = false;
+  var countsTimer = null;
+  var countsAt = Date.now();
+
+  function scheduleCounts() {
+    if (countsTimer) return;
+    countsTimer = setTimeout(function () {
+      countsTimer = null;
+      countsAt = Date.now();
+      var el = root();
+      if (!el || !el.dataset.countsUrl || !document.getElementById("txn-tabs") || !window.htmx) return;
+      window.htmx.ajax("GET", el.dataset.countsUrl, { target: "#txn-tabs", swap: "outerHTML" });
+    }, Math.max(0, countsAt + COUNTS_MS - Date.now()));
+  }
 
   function root() { return document.getElementById("txn-results"); }
 
@@ -46,9 +64,20 @@
   function renderMarker(el) {
     var marker = el.querySelector("[data-new-marker]");
     if (!marker) return;
+    marker.classList.toggle("floating", !atTop());
     if (held.size === 0) { marker.hidden = true; return; }
     marker.textContent = held.size === 1 ? marker.dataset.one : marker.dataset.many.replace("__N__", held.size);
     marker.hidden = false;
+  }
+
+  function summarise(menu) {
+    var labels = [];
+    menu.querySelectorAll("input[type=checkbox]:checked").forEach(function (box) {
+      labels.push(box.parentElement.textContent.trim());
+    });
+    var text = labels.length === 0 ? menu.dataset.any : labels.length === 1 ? labels[0] : labels[0] + " +" + (labels.length - 1);
+    var out = menu.querySelector("[data-multi-summary]");
+    if (out) out.textContent = text;
   }
 
   function showHeld(el) {
@@ -94,10 +123,14 @@
         held.set(row.pk, row);
         return;
       }
+      var before = document.documentElement.scrollHeight;
       insertRow(tbody, row);
       bumpTop(el, row);
+      // Scrolled a little: keep the rows in view where they were.
+      if (window.scrollY > 0) window.scrollBy(0, document.documentElement.scrollHeight - before);
     });
     renderMarker(el);
+    if (data.rows.length) scheduleCounts();
     if (data.more) setTimeout(poll, 0);
   }
 
@@ -131,7 +164,17 @@
       if (marker) { event.preventDefault(); showHeld(root()); }
     });
     document.body.addEventListener("htmx:afterSwap", function (event) {
-      if (event.target && event.target.id === "txn-results") { held.clear(); }
+      if (event.target && event.target.id === "txn-results") { held.clear(); countsAt = Date.now(); }
+    });
+    document.addEventListener("change", function (event) {
+      var menu = event.target.closest("[data-multi]");
+      if (menu) summarise(menu);
+    });
+    // One menu open at a time; a click elsewhere closes it.
+    document.addEventListener("click", function (event) {
+      document.querySelectorAll("details[data-multi][open]").forEach(function (menu) {
+        if (!menu.contains(event.target)) menu.open = false;
+      });
     });
     // Picking a date makes the period a custom range; picking a preset clears the dates.
     var period = document.getElementById("f-period");
@@ -146,7 +189,9 @@
     });
     window.addEventListener("scroll", function () {
       var current = root();
-      if (current && atTop() && current.dataset.prepend === "1" && held.size) showHeld(current);
+      if (!current) return;
+      if (atTop() && current.dataset.prepend === "1" && held.size) showHeld(current);
+      else renderMarker(current);
     }, { passive: true });
   }
 

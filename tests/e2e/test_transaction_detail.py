@@ -8,6 +8,7 @@ import pytest
 
 from payments.models import Transaction
 from payments.services import ledger
+from tests.e2e.test_transactions_list import server_lock  # noqa: F401 - polls kept off the database between tests
 from tests.factories import PASSWORD
 from tests.webhooks.support import again, deliver, notification
 
@@ -53,7 +54,7 @@ def timeline_rows(page) -> list[tuple[str, str, str]]:
     return rows
 
 
-def test_detail_page_shows_the_timeline_in_order_and_keeps_it_current(paid, new_page):
+def test_detail_page_shows_the_timeline_in_order_and_keeps_it_current(paid, new_page, server_lock):  # noqa: F811
     page = new_page()
     sign_in(page, "victor@loja.example")
     page.goto(f"/m/loja/transactions/{paid.transaction_id}/")
@@ -82,9 +83,10 @@ def test_detail_page_shows_the_timeline_in_order_and_keeps_it_current(paid, new_
 
     # a status inquiry fails meanwhile: it shows up without reloading the page
     page.evaluate("window.__notReloaded = true")
-    ledger.inquiry_failed(
-        transaction_pk=paid.pk, occurred_at=T0 + timedelta(minutes=30), detail="E0503: busy", http_status=503
-    )
+    with server_lock:
+        ledger.inquiry_failed(
+            transaction_pk=paid.pk, occurred_at=T0 + timedelta(minutes=30), detail="E0503: busy", http_status=503
+        )
     page.locator("[data-testid=timeline-entry]").nth(5).wait_for(timeout=15_000)
     rows = timeline_rows(page)
     assert rows[-1][1] == "12/03/2026 10:30:00 WET"

@@ -18,23 +18,49 @@ LIST = "/m/loja/transactions/"
 
 
 @pytest.fixture(autouse=True)
-def _one_request_at_a_time_on_in_memory_sqlite(monkeypatch):
-    """The test server hands its threads the test's single in-memory SQLite connection; the
-    page polls while other requests run, so serve one request at a time there (PostgreSQL,
-    and SQLite files as ``make run`` uses, give each thread its own connection)."""
+def server_lock(transactional_db):
+    """Pages here keep polling; this keeps those polls off the database when it is not theirs.
+
+    - On the in-memory SQLite of the default test run, the test server hands its threads the
+      test's single connection: requests are served one at a time, and a test touching the ORM
+      while a page is open does it holding the lock this fixture yields. (PostgreSQL, and the
+      SQLite file ``make run`` uses, give each thread its own connection.)
+    - When the test ends, requests still arriving from a page are answered 503 without touching
+      the database, and the fixture waits for those in flight before the database is flushed
+      (otherwise a poll landing then fails with "Database access not allowed")."""
     from django.core.handlers.base import BaseHandler
     from django.db import connection
+    from django.http import HttpResponse
 
-    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
-        return
+    serial = connection.vendor == "sqlite" and connection.is_in_memory_db()
     lock = threading.RLock()
+    idle = threading.Condition()
+    state = {"in_flight": 0, "closing": False}
     original = BaseHandler.get_response
 
     def get_response(self, request):
-        with lock:
+        with idle:
+            if state["closing"]:
+                return HttpResponse(status=503)
+            state["in_flight"] += 1
+        try:
+            if serial:
+                with lock:
+                    return original(self, request)
             return original(self, request)
+        finally:
+            with idle:
+                state["in_flight"] -= 1
+                idle.notify_all()
 
-    monkeypatch.setattr(BaseHandler, "get_response", get_response)
+    BaseHandler.get_response = get_response
+    try:
+        yield lock
+    finally:
+        with idle:
+            state["closing"] = True
+            idle.wait_for(lambda: state["in_flight"] == 0, timeout=15)
+        BaseHandler.get_response = original
 
 
 @pytest.fixture
@@ -60,6 +86,13 @@ def inbound(e2e_world, live_server, eager_celery_and_fresh_keyring):
     return post
 
 
+def pick(page, name: str, value: str) -> None:
+    """Tick one choice of a multi-choice filter menu (and close the menu)."""
+    page.click(f"[data-testid={name}] > summary")
+    page.check(f"[data-testid={name}] input[value={value}]")
+    page.click("h1")
+
+
 def rows(page) -> list[str]:
     return page.locator("[data-testid=txn-row]").evaluate_all("rows => rows.map(r => r.dataset.txn)")
 
@@ -83,7 +116,7 @@ def test_filters_and_search_narrow_the_list(e2e_world, new_page):
     assert rows(page) == ["s2e2e-ref", "s2e2e-card", "s2e2e-mbway"]
 
     # a filter narrows the list in place and lands in the address bar
-    page.select_option("[data-testid=method]", "CARD")
+    pick(page, "method", "CARD")
     page.wait_for_url("**method=CARD**")
     page.wait_for_function("document.querySelectorAll('[data-testid=txn-row]').length === 1")
     assert rows(page) == ["s2e2e-card"]
@@ -136,7 +169,7 @@ def test_a_notification_posted_while_the_page_is_open_appears_without_reload(e2e
     assert page.evaluate("window.__sameDocument") is True
 
     # on a filtered list, a new match is announced instead of moving the rows
-    page.select_option("[data-testid=method]", "MBWAY")
+    pick(page, "method", "MBWAY")
     page.wait_for_url("**method=MBWAY**")
     page.wait_for_function("document.querySelectorAll('[data-testid=txn-row]').length === 2")
     inbound(notification(transactionID="s2e2e-live-2"))
@@ -180,3 +213,62 @@ def test_a_store_limited_user_never_sees_another_stores_transaction(e2e_world, n
     assert "s2e2e-live-lisboa" not in page.content()
     assert "s2e2e-lisboa" not in page.content()
     assert sorted(rows(page)) == ["s2e2e-live-porto", "s2e2e-porto"]
+
+
+def test_several_choices_of_one_filter_and_live_counts(e2e_world, new_page, inbound):
+    world = e2e_world
+    make_txn(world, transaction_id="s2e2e-multi-mbway", minutes_ago=3)
+    make_txn(world, transaction_id="s2e2e-multi-card", minutes_ago=2, payment_method="CARD")
+    make_txn(world, transaction_id="s2e2e-multi-ref", minutes_ago=1, payment_method="REFERENCE")
+    page = new_page()
+    sign_in(page, "fiona@loja.example")
+    page.wait_for_url(f"**{LIST}")
+    pick(page, "method", "CARD")
+    page.wait_for_function("document.querySelectorAll('[data-testid=txn-row]').length === 1")
+    pick(page, "method", "REFERENCE")
+    page.wait_for_url("**method=CARD&method=REFERENCE**")
+    page.wait_for_function("document.querySelectorAll('[data-testid=txn-row]').length === 2")
+    assert rows(page) == ["s2e2e-multi-ref", "s2e2e-multi-card"]
+    assert page.inner_text("[data-testid=method] [data-multi-summary]") == "Card +1"
+    # the bookmark ticks the same boxes
+    page.goto(page.url)
+    assert rows(page) == ["s2e2e-multi-ref", "s2e2e-multi-card"]
+    assert page.locator("[data-testid=method] input:checked").count() == 2
+
+    # the tab counts follow new transactions without a reload
+    page.goto(LIST)
+    page.wait_for_selector("[data-tab=all] .count")
+    assert page.inner_text("[data-tab=all] .count") == "3"
+    page.evaluate("window.__sameDocument = true")
+    inbound(notification(transactionID="s2e2e-multi-live"))
+    page.wait_for_function("document.querySelector('[data-tab=all] .count')?.textContent === '4'", timeout=20_000)
+    assert page.evaluate("window.__sameDocument") is True
+
+
+def test_a_reader_scrolled_down_the_first_page_keeps_their_place(e2e_world, new_page, inbound):
+    world = e2e_world
+    for n in range(55):
+        make_txn(world, transaction_id=f"s2e2e-scroll-{n:02d}", minutes_ago=100 - n)
+    page = new_page()
+    sign_in(page, "fiona@loja.example")
+    page.wait_for_url(f"**{LIST}")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.wait_for_function("window.scrollY > 300")
+    top_before = rows(page)[0]
+    scrolled = page.evaluate("window.scrollY")
+
+    inbound(notification(transactionID="s2e2e-scroll-new"))
+    marker = page.locator("[data-testid=new-marker]")
+    marker.wait_for(state="visible", timeout=15_000)
+    # the marker is where the reader looks, and the rows did not move under them
+    assert "floating" in marker.get_attribute("class")
+    box = marker.bounding_box()
+    assert box is not None and 0 <= box["y"] < 100
+    assert rows(page)[0] == top_before and "s2e2e-scroll-new" not in rows(page)
+    assert page.evaluate("window.scrollY") == scrolled
+
+    marker.click()
+    page.wait_for_selector("[data-txn=s2e2e-scroll-new]")
+    assert rows(page)[0] == "s2e2e-scroll-new"
+    page.wait_for_function("window.scrollY === 0")
+    assert marker.is_hidden()

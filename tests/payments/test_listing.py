@@ -599,3 +599,139 @@ def test_tabs_are_links_that_keep_the_filters(world, login):
     html = login(world.alice).get(url(), {"method": "CARD"}).content.decode()
     assert f'href="{url()}?method=CARD&amp;tab=refunded"' in html
     assert Tab.REFUNDED.value in html
+
+
+# --- review additions: live matching in Python, the poll's cost, multi-choice filters ---------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"method": "CARD"},
+        {"method": ["CARD", "REFERENCE"], "status": ["paid", "awaiting_payment"]},
+        {"type": "AUTH"},
+        {"tab": "pending"},
+        {"tab": "refunded", "method": "MBWAY"},
+        {"amount_min": "10", "amount_max": "16,20"},
+        {"amount_min": "16.21"},
+        {"currency": "usd"},
+        {"period": "today"},
+        {"from": "2000-01-01", "to": "2000-01-02"},
+        {"q": "16.20"},
+        {"q": "1234"},
+        {"q": "40200 256 309 828"},
+        {"q": "256309828"},
+        {"q": "order-ref"},
+        {"q": "s2match-card"},
+        {"q": "nothing-like-it"},
+    ],
+)
+def test_live_matching_on_loaded_rows_agrees_with_the_database(world, params):
+    rows = [
+        make_txn(world, amount=Decimal("16.20"), mbway_alias_last_digits="1234", transaction_id="s2match-mbway"),
+        make_txn(
+            world, terminal=world.t_porto, payment_method="CARD", payment_type="AUTH", transaction_id="s2match-card"
+        ),
+        make_txn(
+            world,
+            payment_method="REFERENCE",
+            state="awaiting_payment",
+            amount=Decimal("9.99"),
+            reference_entity="40200",
+            reference_number="256309828",
+            merchant_transaction_id="order-ref",
+        ),
+        make_txn(world, state="partially_refunded", amount=None, currency="USD"),
+        make_txn(world, state="pending", minutes_ago=60 * 24 * 40),
+    ]
+    access = access_of(world.m_alice)
+    filters, errors = filters_for(access, **params)
+    assert errors == {}
+    in_db = set(listing.matching(Transaction.objects.filter(merchant=world.loja), filters).values_list("pk", flat=True))
+    assert {t.pk for t in rows if filters.matches(t)} == in_db
+    batch = listing.live_changes(access=access, filters=filters, token=listing.live_token(NOW - timedelta(days=60)))
+    assert batch.matching_pks == in_db
+
+
+def test_a_live_poll_is_one_transaction_query_whatever_the_filters(world, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(world.alice)
+    token = listing.live_start_token(NOW - timedelta(minutes=1))
+    for _ in range(3):
+        make_txn(world)
+    client.get(url("payments:transactions_live"), {"since": token})  # the session is written once
+    counts = []
+    for query in ({}, {"status": ["paid", "refunded"], "method": "MBWAY", "q": "10.00", "amount_min": "1"}):
+        with CaptureQueriesContext(connection) as ctx:
+            body = client.get(url("payments:transactions_live"), {"since": token, **query}).json()
+        assert len(body["rows"]) == 3 and all(row["match"] for row in body["rows"])
+        sql = [q["sql"] for q in ctx.captured_queries]
+        assert sum('FROM "payments_transaction"' in s for s in sql) == 1, sql
+        # no store or terminal menus to fill, and no session write
+        assert not any('FROM "backoffice_terminal"' in s for s in sql), sql
+        assert not any(s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")) for s in sql), sql
+        counts.append(len(sql))
+    assert counts[0] == counts[1]
+
+
+def test_polls_write_the_session_at_most_once_a_minute(world, login, monkeypatch):
+    from django.contrib.sessions.models import Session
+
+    from payments import views_list
+
+    client = login(world.alice)
+    token = listing.live_start_token()
+    client.get(url("payments:transactions_live"), {"since": token})
+    key = client.session.session_key
+    written = Session.objects.get(session_key=key).expire_date
+    clock = [views_list.time.time()]
+    monkeypatch.setattr(views_list.time, "time", lambda: clock[0])
+    clock[0] += 30
+    client.get(url("payments:transactions_live"), {"since": token})
+    assert Session.objects.get(session_key=key).expire_date == written
+    clock[0] += 31
+    client.get(url("payments:transactions_live"), {"since": token})
+    assert Session.objects.get(session_key=key).expire_date > written
+    # a page people use (not a poll) keeps writing it as before
+    before = Session.objects.get(session_key=key).expire_date
+    client.get(url())
+    assert Session.objects.get(session_key=key).expire_date > before
+
+
+def test_a_poll_naming_another_stores_id_is_not_applied(world, login):
+    client = login(world.paula)
+    token = listing.live_start_token(NOW - timedelta(minutes=1))
+    lisboa = make_txn(world, transaction_id="s2poll-lisboa")
+    porto = make_txn(world, terminal=world.t_porto, transaction_id="s2poll-porto")
+    body = client.get(
+        url("payments:transactions_live"), {"since": token, "store": [str(world.lisboa.pk), "x" * 50]}
+    ).json()
+    assert [row["pk"] for row in body["rows"]] == [porto.pk]
+    assert lisboa.transaction_id not in json.dumps(body)
+
+
+def test_several_statuses_and_methods_are_checkboxes_ticked_from_the_address(world, login):
+    make_txn(world, transaction_id="s2multi-paid")
+    make_txn(world, state="refunded", transaction_id="s2multi-refunded")
+    make_txn(world, state="pending", transaction_id="s2multi-pending")
+    client = login(world.alice)
+    html = client.get(url() + "?status=paid&status=refunded&status=paid", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'name="status" value="paid" checked' in html and 'name="status" value="refunded" checked' in html
+    assert 'name="status" value="pending" checked' not in html
+    assert "<span data-multi-summary>Paid +1</span>" in html
+    assert "s2multi-paid" in html and "s2multi-refunded" in html and "s2multi-pending" not in html
+    # the menus offer every choice, stores included for a merchant with several
+    assert 'name="method" value="CARD"' in html and f'name="store" value="{world.porto.pk}"' in html
+    # a store-limited person's menus hold only their stores and terminals
+    html = login(world.paula).get(url()).content.decode()
+    assert 'name="store"' not in html  # one store: nothing to choose
+    assert 'name="terminal" value="22222"' in html and 'value="11111"' not in html
+
+
+def test_the_results_carry_the_counts_address_for_live_refreshes(world, login):
+    html = login(world.alice).get(url() + "?method=CARD&tab=pending").content.decode()
+    counts = html.split('data-counts-url="')[1].split('"')[0].replace("&amp;", "&")
+    assert counts == url("payments:transactions_counts") + "?method=CARD&tab=pending"

@@ -511,3 +511,34 @@ def test_live_fragment_with_malformed_parameters_renders(world, login, porto_txn
     response = login(world.alice).get(live_url(porto_txn.transaction_id), params)
     assert response.status_code == 200
     assert 'id="txn-poller"' in response.content.decode()
+
+
+def test_the_operations_panel_is_refreshed_with_the_rest_and_its_script_not_run_twice(world, login, porto_txn):
+    client = login(world.alice)
+    page = client.get(url(porto_txn.transaction_id), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert page.count('<div id="txn-operations">') == 1 and page.count("js/operations.js") == 1
+    assert 'data-testid="op-open-refund"' in page
+    version, rendered_at = _version(page)
+    # refunded in full meanwhile: the refund button goes, without a reload
+    refund = notification(
+        paymentType="RFND",
+        token=None,
+        amount={"value": str(porto_txn.amount), "currency": "EUR"},
+        merchant={"transactionId": "r-porto-full", "terminalId": 22222},
+        originalTransaction={"id": porto_txn.transaction_id, "datetime": "2026-03-12T10:48:44Z"},
+    )
+    deliver_at(world.loja, refund, 30)
+    html = client.get(
+        live_url(porto_txn.transaction_id), {"v": version, "t": rendered_at}, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert '<div id="txn-operations" hx-swap-oob="true">' in html
+    assert 'data-testid="operations"' in html and 'data-testid="op-open-refund"' not in html
+    assert "<script" not in html
+    # the page polls only while no operation dialog or form is in use
+    assert "dialog[open], #txn-operations:focus-within" in page
+
+
+def test_a_viewer_gets_the_operations_panel_refreshed_without_actions(world, login, porto_txn):
+    html = login(world.victor).get(live_url(porto_txn.transaction_id)).content.decode()
+    assert '<div id="txn-operations" hx-swap-oob="true">' in html
+    assert 'data-testid="op-not-allowed"' in html and "op-dialog" not in html
