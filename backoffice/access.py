@@ -90,6 +90,13 @@ def merchant_view(capability: Capability | None = None):
             if not request.user.is_authenticated:
                 from django.contrib.auth.views import redirect_to_login
 
+                if getattr(request, "htmx", False):
+                    # A fragment an open page asked for (a poll, a filter): the session has ended,
+                    # so reload the whole page, which leads to the sign-in, instead of swapping the
+                    # sign-in form into the fragment.
+                    from django_htmx.http import HttpResponseClientRefresh
+
+                    return HttpResponseClientRefresh()
                 return redirect_to_login(request.get_full_path())
             membership = membership_for(request.user, merchant)
             request.access = Access.for_membership(membership)

@@ -13,7 +13,6 @@ Filters, search and pages all come from ``payments.listing``; the API uses the s
 from __future__ import annotations
 
 import functools
-import time
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,32 +32,23 @@ from payments.sibs.enums import PaymentMethod, PaymentType
 
 LIVE_POLL_MS = 1500
 ROW_TEMPLATE = "payments/_transaction_row.html"
-# A poll writes the session row (which ``SESSION_SAVE_EVERY_REQUEST`` would do every 1.5 s per
-# open page) at most this often. The idle timeout still counts from the last write.
-POLL_SESSION_WRITE_SECONDS = 60
-_POLL_STAMP = "_poll_saved_at"
 
 
 def quiet_session(view):
-    """For endpoints an open page polls: leave the session row alone unless it was last written
-    by a poll more than ``POLL_SESSION_WRITE_SECONDS`` ago, so polling costs the database its
-    reads and not a write each time."""
+    """For endpoints an open page polls: the poll never writes the session.
+
+    ``SESSION_SAVE_EVERY_REQUEST`` would otherwise write the session row every 1.5 s per open page,
+    and, worse, push its expiry back: a list left open on a screen would never reach the idle
+    timeout (PCI DSS 8.2.8). The idle timeout counts from the person's last action; once it has
+    passed, the poll is answered like any signed-out request and the page goes to the sign-in.
+    """
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = view(request, *args, **kwargs)
         session = getattr(request, "session", None)
-        if session is None or session.is_empty() or session.modified:
-            return response
-        now = int(time.time())
-        try:
-            stamped = int(session.get(_POLL_STAMP, 0))
-        except (TypeError, ValueError):
-            stamped = 0
-        if 0 <= now - stamped < POLL_SESSION_WRITE_SECONDS:
+        if session is not None and not session.modified:
             session.save = _skip_save  # SessionMiddleware calls it after the response
-        else:
-            session[_POLL_STAMP] = now
         return response
 
     return wrapper

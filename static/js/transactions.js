@@ -142,6 +142,11 @@
       "since=" + encodeURIComponent(el.dataset.liveSince);
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
+        // Signed out (the idle timeout passed): reload, which leads to the sign-in page.
+        if (response.redirected || response.status === 401 || response.status === 403) {
+          window.location.reload();
+          throw new Error("signed out");
+        }
         if (!response.ok && response.status !== 400) throw new Error(String(response.status));
         return response.json();
       })

@@ -272,3 +272,14 @@ def test_a_reader_scrolled_down_the_first_page_keeps_their_place(e2e_world, new_
     assert rows(page)[0] == "s2e2e-scroll-new"
     page.wait_for_function("window.scrollY === 0")
     assert marker.is_hidden()
+
+
+def test_an_open_list_goes_to_the_sign_in_once_the_session_has_ended(e2e_world, new_page):
+    from django.contrib.sessions.models import Session
+
+    page = new_page()
+    sign_in(page, "fiona@loja.example")
+    page.wait_for_url(f"**{LIST}")
+    Session.objects.all().delete()  # what the idle timeout does, without waiting 15 minutes
+    page.wait_for_url("**/accounts/login/**", timeout=15_000)
+    assert page.locator("#id_login").count() == 1

@@ -677,25 +677,40 @@ def test_a_live_poll_is_one_transaction_query_whatever_the_filters(world, login)
     assert counts[0] == counts[1]
 
 
-def test_polls_write_the_session_at_most_once_a_minute(world, login, monkeypatch):
+def test_polls_never_keep_an_idle_session_alive(world, login, settings):
+    """A list left open polls every 1.5 s; that is not the person doing anything, so the idle
+    timeout still ends the session, and the next poll is treated as signed out."""
+    import time_machine
     from django.contrib.sessions.models import Session
-
-    from payments import views_list
 
     client = login(world.alice)
     token = listing.live_start_token()
-    client.get(url("payments:transactions_live"), {"since": token})
+    client.get(url())  # a page the person opens writes the session
     key = client.session.session_key
     written = Session.objects.get(session_key=key).expire_date
-    clock = [views_list.time.time()]
-    monkeypatch.setattr(views_list.time, "time", lambda: clock[0])
-    clock[0] += 30
-    client.get(url("payments:transactions_live"), {"since": token})
+    start = timezone.now()
+    with time_machine.travel(start + timedelta(minutes=5), tick=False):
+        assert client.get(url("payments:transactions_live"), {"since": token}).status_code == 200
     assert Session.objects.get(session_key=key).expire_date == written
-    clock[0] += 31
-    client.get(url("payments:transactions_live"), {"since": token})
-    assert Session.objects.get(session_key=key).expire_date > written
-    # a page people use (not a poll) keeps writing it as before
+    with time_machine.travel(start + timedelta(seconds=settings.SESSION_IDLE_TIMEOUT + 1), tick=False):
+        response = client.get(url("payments:transactions_live"), {"since": token})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_fragment_asked_for_after_sign_out_reloads_the_page(client, world):
+    response = client.get(url("payments:transactions_live"), headers={"HX-Request": "true"})
+    assert response.status_code == 200 and response["HX-Refresh"] == "true"
+    # without htmx, the usual redirect to the sign-in
+    response = client.get(url("payments:transactions_live"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_page_people_use_keeps_the_session_alive(world, login):
+    from django.contrib.sessions.models import Session
+
+    client = login(world.alice)
+    client.get(url())
+    key = client.session.session_key
     before = Session.objects.get(session_key=key).expire_date
     client.get(url())
     assert Session.objects.get(session_key=key).expire_date > before
