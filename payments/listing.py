@@ -595,12 +595,16 @@ class Page:
         return self.prev_cursor is None
 
 
+# Large JSON columns no list row, live update or API list item shows: not fetched, not decoded.
+LIST_DEFERRED = ("last_payload", "qr_purchase", "mit_schedule")
+
+
 def transaction_page(
     *, access: Access, filters: ListFilters, cursor: Cursor | None = None, size: int = PAGE_SIZE
 ) -> Page:
     """One page of the list, newest first, at ``cursor`` (None: the first page)."""
     size = max(1, min(size, MAX_PAGE_SIZE))
-    base = filtered(selectors.transaction_list(access=access), filters)
+    base = filtered(selectors.transaction_list(access=access), filters).defer(*LIST_DEFERRED)
     search = filters.search
     if search is None:
         rows = list(_position(base, cursor)[: size + 1])
@@ -685,7 +689,7 @@ def live_changes(*, access: Access, filters: ListFilters, token: str, limit: int
     since = live_since(token)
     started = timezone.now()
     scoped = selectors.transaction_list(access=access)
-    rows = list(scoped.filter(changed_at__gt=since).order_by("changed_at", "id")[: limit + 1])
+    rows = list(scoped.filter(changed_at__gt=since).defer(*LIST_DEFERRED).order_by("changed_at", "id")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     # Checked on the rows in hand: a second query "which of these pks match" would let the

@@ -13,6 +13,7 @@ Filters, search and pages all come from ``payments.listing``; the API uses the s
 from __future__ import annotations
 
 import functools
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -58,10 +59,30 @@ def _skip_save(*args, **kwargs) -> None:
     return None
 
 
-def _row_context(access, txn) -> dict:
+# What reverse() leaves unquoted in a path segment (django.urls.resolvers: RFC 3986 sub-delims
+# plus "~:@"; "/" never appears here).
+URL_SAFE = "!$&'()*+,;=~:@"
+
+
+def _detail_prefix(access) -> str:
+    """``/m/<merchant>/transactions/``: the detail link of a row is this plus its quoted id."""
+    return reverse("payments:transactions", kwargs={"merchant": access.merchant.slug})
+
+
+def _detail_url(prefix: str, txn) -> str:
+    # What reverse() gives for payments:transaction, without resolving it once per row; an id no
+    # URL can carry (a "/", or empty) is shown without a link rather than failing the page.
+    tid = txn.transaction_id or ""
+    if not tid or "/" in tid:
+        return ""
+    return f"{prefix}{quote(tid, safe=URL_SAFE)}/"
+
+
+def _row_context(access, txn, prefix: str | None = None) -> dict:
     return {
         "t": txn,
         "merchant_slug": access.merchant.slug,
+        "detail_url": _detail_url(prefix or _detail_prefix(access), txn),
         "row_key": listing.row_key(txn),
         "row_version": listing.row_version(txn),
         "method_label": _METHOD_LABELS.get(txn.payment_method, txn.payment_method),
@@ -98,7 +119,7 @@ def _results_context(request: HttpRequest) -> dict:
         "error_list": [(field_labels.get(name, name), msgs) for name, msgs in errors.items()],
         "form": form,
         "page": page,
-        "rows": [_row_context(access, t) for t in page.rows],
+        "rows": [_row_context(access, t, base) for t in page.rows],
         "notice": notice,
         "list_url": base,
         "query": query,
@@ -228,9 +249,10 @@ def transactions_live(request: HttpRequest) -> HttpResponse:
     except listing.InvalidCursor:
         return JsonResponse({"error": "invalid_since", "since": listing.live_start_token()}, status=400)
     template = get_template(ROW_TEMPLATE)
+    prefix = _detail_prefix(access)
     rows = []
     for txn in batch.rows:
-        context = _row_context(access, txn)
+        context = _row_context(access, txn, prefix)
         rows.append(
             {
                 "pk": txn.pk,

@@ -123,6 +123,37 @@ def test_session_expires_after_fifteen_idle_minutes(client, world, settings):
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
+def test_an_unchanged_session_is_written_at_most_once_a_minute(client, world):
+    from django.contrib.sessions.models import Session
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        sign_in(client, "victor@loja.example", PASSWORD)
+        client.get("/m/loja/transactions/")
+    key = client.session.session_key
+    written = Session.objects.get(session_key=key).expire_date
+    with time_machine.travel(start + timedelta(seconds=50), tick=False):
+        assert client.get("/m/loja/transactions/").status_code == 200
+    assert Session.objects.get(session_key=key).expire_date == written  # no write
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        assert client.get("/m/loja/transactions/").status_code == 200
+    assert Session.objects.get(session_key=key).expire_date == written + timedelta(seconds=61)
+
+
+def test_a_session_never_outlives_the_idle_timeout_after_the_last_request(client, world, settings):
+    """With one write a minute, the session ends between 14 and 15 idle minutes: never later."""
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        sign_in(client, "victor@loja.example", PASSWORD)
+        client.get("/m/loja/transactions/")
+    with time_machine.travel(start + timedelta(seconds=59), tick=False):
+        assert client.get("/m/loja/transactions/").status_code == 200  # the last request, not written
+    idle = timedelta(seconds=settings.SESSION_IDLE_TIMEOUT)
+    with time_machine.travel(start + timedelta(seconds=59) + idle, tick=False):
+        response = client.get("/m/loja/transactions/")
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
 def test_signup_is_closed(client, db):
     response = client.get("/accounts/signup/")
     assert response.status_code == 200

@@ -227,3 +227,24 @@ def test_the_schema_documents_filters_cursor_and_shapes(db):
     ref = detail["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert ref.endswith("/TransactionDetail")
     assert "events" in schema["components"]["schemas"]["TransactionDetail"]["properties"]
+
+
+def test_a_page_costs_the_same_queries_for_3_rows_as_for_30(world, key):
+    """No query per row: the list defers its large JSON columns, and nothing it shows needs them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api(key)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/api/v1/transactions", {"limit": 50}).status_code == 200
+        return len(ctx.captured_queries)
+
+    for _ in range(3):
+        make_txn(world, terminal=world.t_porto)
+    queries()  # the first request also writes the session and the last merchant used
+    few = queries()
+    for _ in range(27):
+        make_txn(world)
+    assert queries() == few

@@ -706,13 +706,17 @@ def test_a_fragment_asked_for_after_sign_out_reloads_the_page(client, world):
 
 
 def test_a_page_people_use_keeps_the_session_alive(world, login):
+    import time_machine
     from django.contrib.sessions.models import Session
 
     client = login(world.alice)
-    client.get(url())
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.get(url())
     key = client.session.session_key
     before = Session.objects.get(session_key=key).expire_date
-    client.get(url())
+    with time_machine.travel(start + timedelta(minutes=2), tick=False):
+        client.get(url())
     assert Session.objects.get(session_key=key).expire_date > before
 
 
@@ -750,3 +754,44 @@ def test_the_results_carry_the_counts_address_for_live_refreshes(world, login):
     html = login(world.alice).get(url() + "?method=CARD&tab=pending").content.decode()
     counts = html.split('data-counts-url="')[1].split('"')[0].replace("&amp;", "&")
     assert counts == url("payments:transactions_counts") + "?method=CARD&tab=pending"
+
+
+def test_the_page_costs_the_same_queries_for_3_rows_as_for_30(world, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(world.fiona)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url()).status_code == 200
+        return len(ctx.captured_queries)
+
+    for _ in range(3):
+        make_txn(world, terminal=world.t_porto)
+    queries()  # the first request also writes the session and the last merchant used
+    few = queries()
+    for _ in range(27):
+        make_txn(world)
+    assert queries() == few
+
+
+@pytest.mark.parametrize(
+    "transaction_id", ["s2plain01", "s2 with space", "s2%percent", "s2ção€", "s2!$&'()*+,;=~:@", "s2?q#frag"]
+)
+def test_row_links_are_what_reverse_gives(world, transaction_id):
+    from payments.views_list import _detail_prefix, _detail_url
+
+    access = access_of(world.m_alice)
+    txn = make_txn(world, transaction_id=transaction_id)
+    expected = reverse("payments:transaction", kwargs={"merchant": "loja", "transaction_id": transaction_id})
+    assert _detail_url(_detail_prefix(access), txn) == expected
+
+
+def test_a_row_whose_id_no_url_can_carry_is_listed_without_a_link(world, login):
+    make_txn(world, transaction_id="odd/id")
+    client = login(world.fiona)
+    response = client.get(url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "odd/id" in html and "/transactions/odd" not in html
