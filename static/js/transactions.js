@@ -159,7 +159,21 @@
       .finally(function () { busy = false; });
   }
 
+  // A click anywhere on a row opens its transaction (the id link may be scrolled out of view),
+  // except on controls and while the reader is selecting text to copy.
+  function openRow(event) {
+    var row = event.target.closest("[data-testid=txn-row]");
+    if (!row || event.defaultPrevented || event.button !== 0) return;
+    if (event.target.closest("a, button, input, select, label, summary")) return;
+    if (String(window.getSelection ? window.getSelection() : "")) return;
+    var link = row.querySelector("a[href]");
+    if (!link) return;
+    if (event.ctrlKey || event.metaKey) window.open(link.href, "_blank");
+    else window.location.assign(link.href);
+  }
+
   function start() {
+    document.addEventListener("click", openRow);
     var el = root();
     var ms = el ? Number(el.dataset.liveMs) || 1500 : 1500;
     setInterval(poll, ms);

@@ -283,3 +283,14 @@ def test_an_open_list_goes_to_the_sign_in_once_the_session_has_ended(e2e_world, 
     Session.objects.all().delete()  # what the idle timeout does, without waiting 15 minutes
     page.wait_for_url("**/accounts/login/**", timeout=15_000)
     assert page.locator("#id_login").count() == 1
+
+
+def test_a_click_anywhere_on_a_row_opens_its_transaction(e2e_world, new_page):
+    make_txn(e2e_world, transaction_id="s2e2e-click", minutes_ago=1, amount=Decimal("16.20"))
+    page = new_page()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    sign_in(page, "fiona@loja.example")
+    page.wait_for_url(f"**{LIST}")
+    page.click("[data-txn=s2e2e-click] [data-testid=amount]")
+    page.wait_for_url("**/transactions/s2e2e-click/")
+    assert "s2e2e-click" in page.inner_text("main")
