@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
 from django.conf import settings
@@ -57,6 +58,22 @@ SESSION_TOUCH_SECONDS = 60
 _TOUCHED = "_touched_at"
 
 
+def passive_request(view):
+    """For endpoints an open page calls on its own (polls): not the person's activity.
+
+    The session is not written, so its idle timeout keeps counting from the person's last action
+    (PCI DSS 8.2.8): a list left open on a screen does not keep it alive, and once it has ended
+    the poll is answered like any signed-out request and the page goes to the sign-in.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request.session_passive = True
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def _keep_row(*args, **kwargs) -> None:
     return None
 
@@ -69,7 +86,7 @@ class IdleSessionMiddleware(SessionMiddleware):
     per page, fragment and API call of a signed-in person. Here an unchanged session is rewritten
     only when its last write is ``SESSION_TOUCH_SECONDS`` old, so the session ends between
     ``SESSION_IDLE_TIMEOUT`` minus a minute and ``SESSION_IDLE_TIMEOUT`` after the last request:
-    never later than configured.
+    never later than configured. Requests marked :func:`passive_request` never write it.
     """
 
     def process_response(self, request, response):
@@ -78,8 +95,8 @@ class IdleSessionMiddleware(SessionMiddleware):
             now = int(time.time())
             touched = session.get(_TOUCHED)
             fresh = isinstance(touched, int) and 0 <= now - touched < SESSION_TOUCH_SECONDS
-            if fresh and not session.modified:
-                session.save = _keep_row  # the row was written less than a minute ago
-            elif session.save is not _keep_row:
+            if not session.modified and (fresh or getattr(request, "session_passive", False)):
+                session.save = _keep_row  # SessionMiddleware calls it below: the row stays as it is
+            else:
                 session[_TOUCHED] = now
         return super().process_response(request, response)

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from backoffice.access import Access, merchant_view
+from backoffice.middleware import passive_request
 from backoffice.roles import Capability
 from payments import operations_ui, selectors, timeline
 from payments.models import ReferenceState, Transaction, TransactionEvent
@@ -44,7 +45,6 @@ from payments.sibs.enums import (
 from payments.sibs.errors import describe
 from payments.sibs.notification import mask_token_value
 from payments.templatetags.payments import format_money
-from payments.views_list import quiet_session
 
 # SIBS ids are short ASCII strings; anything else cannot exist and is answered before any query.
 MAX_ID_LENGTH = 255
@@ -329,7 +329,7 @@ def transaction_detail(request: HttpRequest, transaction_id: str) -> HttpRespons
 
 
 @require_GET
-@quiet_session
+@passive_request
 @merchant_view(Capability.VIEW_TRANSACTIONS)
 def transaction_live(request: HttpRequest, transaction_id: str) -> HttpResponse:
     """The refreshed state, balances, operations, linked transactions and timeline; 204 when

@@ -12,7 +12,6 @@ Filters, search and pages all come from ``payments.listing``; the API uses the s
 
 from __future__ import annotations
 
-import functools
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -27,36 +26,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backoffice.access import merchant_view
 from backoffice.audit import actor_from_request
+from backoffice.middleware import passive_request
 from backoffice.roles import Capability
 from payments import listing, saved_views
 from payments.sibs.enums import PaymentMethod, PaymentType
 
 LIVE_POLL_MS = 1500
 ROW_TEMPLATE = "payments/_transaction_row.html"
-
-
-def quiet_session(view):
-    """For endpoints an open page polls: the poll never writes the session.
-
-    ``SESSION_SAVE_EVERY_REQUEST`` would otherwise write the session row every 1.5 s per open page,
-    and, worse, push its expiry back: a list left open on a screen would never reach the idle
-    timeout (PCI DSS 8.2.8). The idle timeout counts from the person's last action; once it has
-    passed, the poll is answered like any signed-out request and the page goes to the sign-in.
-    """
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        session = getattr(request, "session", None)
-        if session is not None and not session.modified:
-            session.save = _skip_save  # SessionMiddleware calls it after the response
-        return response
-
-    return wrapper
-
-
-def _skip_save(*args, **kwargs) -> None:
-    return None
 
 
 # What reverse() leaves unquoted in a path segment (django.urls.resolvers: RFC 3986 sub-delims
@@ -215,7 +191,7 @@ def _saved_context(request: HttpRequest, current_query: str) -> list[dict]:
 
 
 @require_GET
-@quiet_session
+@passive_request
 @merchant_view(Capability.VIEW_TRANSACTIONS)
 def transactions_counts(request: HttpRequest) -> HttpResponse:
     access = request.access
@@ -239,7 +215,7 @@ def transactions_counts(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@quiet_session
+@passive_request
 @merchant_view(Capability.VIEW_TRANSACTIONS)
 def transactions_live(request: HttpRequest) -> HttpResponse:
     access = request.access
