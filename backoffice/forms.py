@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.access import Access
-from backoffice.models import Store
+from backoffice.models import Store, Terminal
 from backoffice.roles import Role, grantable_roles
 
 
@@ -76,3 +76,41 @@ class AuditFilterForm(forms.Form):
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             raise forms.ValidationError(_("“From” must be on or before “To”."))
         return data
+
+
+class ScopeChoiceMixin:
+    """A scope field of "merchant", "store:<pk>" or "terminal:<pk>" (gateway credentials,
+    webhooks), limited to what the access may configure; ``_stores``/``_terminals`` map the keys
+    back to objects.
+
+    A store or terminal of another merchant (or outside a store-limited admin's stores) is simply
+    not among the choices, and is refused with a message saying so.
+    """
+
+    def _init_scope(self, access: Access, *, field: str = "scope", allow_merchant: bool = True) -> None:
+        stores = Store.objects.filter(merchant=access.merchant).order_by("name")
+        terminals = Terminal.objects.filter(merchant=access.merchant).select_related("store").order_by("terminal_id")
+        if access.is_store_limited:
+            stores = stores.filter(pk__in=access.store_ids)
+            terminals = terminals.filter(store__in=access.store_ids)
+        self._stores = {f"store:{s.pk}": s for s in stores}
+        self._terminals = {f"terminal:{t.pk}": t for t in terminals}
+        choices = [("merchant", _("Whole merchant"))] if allow_merchant and not access.is_store_limited else []
+        choices += [(key, _("Store: %(name)s") % {"name": s.name}) for key, s in self._stores.items()]
+        choices += [
+            (
+                key,
+                _("Terminal: %(id)s · %(name)s (%(store)s)") % {"id": t.terminal_id, "name": t.name, "store": t.store},
+            )
+            for key, t in self._terminals.items()
+        ]
+        self.fields[field].choices = choices
+
+    @staticmethod
+    def scope_key(obj) -> str:
+        """The choice for an object with ``store``/``terminal`` (a webhook, a credential)."""
+        if obj.terminal_id:
+            return f"terminal:{obj.terminal_id}"
+        if obj.store_id:
+            return f"store:{obj.store_id}"
+        return "merchant"

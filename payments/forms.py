@@ -6,11 +6,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.access import Access
-from backoffice.models import Store, Terminal
+from backoffice.forms import ScopeChoiceMixin
 from payments.models import ApiRootPreset
 
 
-class CredentialForm(forms.Form):
+class CredentialForm(ScopeChoiceMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, required=False)
     scope = forms.ChoiceField(label=_("Applies to"))
     terminal_number = forms.IntegerField(
@@ -39,20 +39,7 @@ class CredentialForm(forms.Form):
     def __init__(self, *args, access: Access, **kwargs):
         super().__init__(*args, **kwargs)
         self.access = access
-        stores = Store.objects.filter(merchant=access.merchant).order_by("name")
-        terminals = Terminal.objects.filter(merchant=access.merchant).select_related("store").order_by("terminal_id")
-        if access.is_store_limited:
-            stores = stores.filter(pk__in=access.store_ids)
-            terminals = terminals.filter(store__in=access.store_ids)
-        self._stores = {f"store:{s.pk}": s for s in stores}
-        self._terminals = {f"terminal:{t.pk}": t for t in terminals}
-        choices = [] if access.is_store_limited else [("merchant", _("Whole merchant"))]
-        choices += [(key, _("Store: %(name)s") % {"name": s.name}) for key, s in self._stores.items()]
-        choices += [
-            (key, _("Terminal: %(id)s · %(name)s") % {"id": t.terminal_id, "name": t.name})
-            for key, t in self._terminals.items()
-        ]
-        self.fields["scope"].choices = choices
+        self._init_scope(access)
 
     def clean(self):
         data = super().clean()

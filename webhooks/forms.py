@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.access import Access
-from backoffice.models import Store, Terminal
+from backoffice.forms import ScopeChoiceMixin
 from webhooks.models import (
     AckStatusCode,
     DeliveryState,
@@ -56,41 +56,6 @@ class InboundSettingsForm(forms.Form):
 class KeyChoice(models.TextChoices):
     SUGGEST = "suggest", _("Let the backoffice suggest one (32 random bytes, Base64)")
     ENTER = "enter", _("Enter my own")
-
-
-class ScopeChoiceMixin:
-    """ "merchant", "store:<pk>" or "terminal:<pk>", limited to what the access may configure.
-
-    A store or terminal of another merchant (or outside a store-limited admin's stores) is simply
-    not among the choices, and is refused with a message saying so.
-    """
-
-    def _init_scope(self, access: Access, *, field: str = "scope", allow_merchant: bool = True) -> None:
-        stores = Store.objects.filter(merchant=access.merchant).order_by("name")
-        terminals = Terminal.objects.filter(merchant=access.merchant).select_related("store").order_by("terminal_id")
-        if access.is_store_limited:
-            stores = stores.filter(pk__in=access.store_ids)
-            terminals = terminals.filter(store__in=access.store_ids)
-        self._stores = {f"store:{s.pk}": s for s in stores}
-        self._terminals = {f"terminal:{t.pk}": t for t in terminals}
-        choices = [("merchant", _("Whole merchant"))] if allow_merchant and not access.is_store_limited else []
-        choices += [(key, _("Store: %(name)s") % {"name": s.name}) for key, s in self._stores.items()]
-        choices += [
-            (
-                key,
-                _("Terminal: %(id)s · %(name)s (%(store)s)") % {"id": t.terminal_id, "name": t.name, "store": t.store},
-            )
-            for key, t in self._terminals.items()
-        ]
-        self.fields[field].choices = choices
-
-    @staticmethod
-    def scope_key(webhook) -> str:
-        if webhook.terminal_id:
-            return f"terminal:{webhook.terminal_id}"
-        if webhook.store_id:
-            return f"store:{webhook.store_id}"
-        return "merchant"
 
 
 _SCOPE_ERRORS = {
