@@ -61,7 +61,7 @@ from payments.models import (
 )
 from payments.services import ledger
 from payments.services.gateway import client_for, credential_for_transaction
-from payments.sibs.client import SibsApiError, SibsHttpError, SibsTransportError
+from payments.sibs.client import SibsApiError, SibsHttpError, SibsTransportError, encode_body, operation_body
 from payments.sibs.enums import PaymentMethod, PaymentStatus, PaymentType
 from payments.sibs.errors import describe
 from payments.sibs.notification import minor_units
@@ -516,31 +516,23 @@ def operation_execute(
             detail=_("No active gateway credential applies to this transaction: nothing was sent to SIBS."),
         )
     client = client_for(credential)
-    call = getattr(client, operation.kind)
-    kwargs = {
-        "terminal_id": original.terminal_number or credential.terminal_number,
-        "merchant_transaction_id": operation.gateway_reference,
-        "amount": operation.amount,
-        "currency": operation.currency,
-        "original_datetime": original.transaction_datetime,
-        "description": f"Backoffice {operation.kind}: {operation.reason}"[:70],
-        "extra_headers": gateway_headers,
-    }
-    from payments.sibs.client import operation_body
-
-    request_body = json.loads(
-        json.dumps(
-            operation_body(
-                transaction_id=original.transaction_id,
-                **{k: v for k, v in kwargs.items() if k != "extra_headers"},
-            ),
-            default=str,
-        )
+    # Built once: what is recorded is exactly what is sent (timestamp included).
+    body = operation_body(
+        transaction_id=original.transaction_id,
+        terminal_id=original.terminal_number or credential.terminal_number,
+        merchant_transaction_id=operation.gateway_reference,
+        amount=operation.amount,
+        currency=operation.currency,
+        original_datetime=original.transaction_datetime,
+        description=f"Backoffice {operation.kind}: {operation.reason}"[:70],
     )
+    request_body = json.loads(encode_body(body), parse_float=str)  # amounts as sent: "12.50"
     PaymentOperation.objects.filter(pk=operation.pk).update(request_body=request_body)
     operation.request_body = request_body
     try:
-        payload, response = call(original.transaction_id, **kwargs)
+        payload, response = client.send_operation(
+            operation.kind, original.transaction_id, body, extra_headers=gateway_headers
+        )
     except SibsTransportError as error:
         if not error.sent:
             return _finish(

@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 CONNECT_TIMEOUT: Final = 5.0
+# The money calls' path segments (note the double L of "cancellation").
+OPERATION_ACTIONS: Final = frozenset({"refund", "capture", "cancellation"})
 READ_TIMEOUT: Final = 30.0
 MAX_RESPONSE_BYTES: Final = 1_000_000
 USER_AGENT: Final = "sibs-backoffice/0.1 (+https://github.com/)"
@@ -211,6 +213,17 @@ class SibsClient:
             description=description,
             timestamp=timestamp,
         )
+        return self.send_operation(action, transaction_id, body, extra_headers=extra_headers)
+
+    def send_operation(
+        self, action: str, transaction_id: str, body: dict[str, Any], *, extra_headers: dict[str, str] | None = None
+    ) -> tuple[StatusResponse, ApiResponse]:
+        """``POST /payments/{id}/{action}`` with a body from :func:`operation_body`, for a caller
+        that records exactly what it sends."""
+        if action not in OPERATION_ACTIONS:
+            raise ValueError(f"unknown operation {action!r}")
+        if not transaction_id or not transaction_id.strip():
+            raise ValueError("transaction_id is required")
         response = self._call(
             "POST",
             f"/payments/{quote(transaction_id.strip(), safe='')}/{action}",

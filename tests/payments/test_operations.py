@@ -118,6 +118,9 @@ def test_a_refund_records_who_when_why_and_the_exchange(world, gw):
     assert op.requested_by == world.bob and op.requested_by_label == "bob@loja.example"
     assert (op.reason, op.comment) == ("returned_goods", "Box damaged")
     assert op.request_body["transaction"]["amount"]["value"] == "5.00"
+    # what is recorded is exactly what went out, timestamp included
+    (call,) = gw.adapter.money_calls()
+    assert op.request_body == json.loads(call["body"], parse_float=str)
     assert op.response_body["paymentStatus"] == "Success"
     assert op.return_code == "000" and op.http_status == 200
     assert op.sent_at is not None and op.settled_at is not None

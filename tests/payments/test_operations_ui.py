@@ -274,13 +274,13 @@ def test_the_gateway_is_called_with_no_database_transaction_open(world, login, m
     gw = make_gateway(world)
     txn = gw.paid(amount="50.00")
     seen = []
-    real = SibsClient._operation
+    real = SibsClient.send_operation
 
-    def watching(self, action, transaction_id, **kwargs):
+    def watching(self, action, transaction_id, body, **kwargs):
         seen.append((action, connection.in_atomic_block))
-        return real(self, action, transaction_id, **kwargs)
+        return real(self, action, transaction_id, body, **kwargs)
 
-    monkeypatch.setattr(SibsClient, "_operation", watching)
+    monkeypatch.setattr(SibsClient, "send_operation", watching)
     assert "Refund of €5.00 done" in submit(login(world.bob), txn, amount="5.00").content.decode()
     response = post(api(key_for(world)), txn.transaction_id, {"amount": "6", "reason": "customer_request"})
     assert response.status_code == 201, response.content
