@@ -323,14 +323,29 @@ class Transaction(models.Model):
 
     def held_amount(self, kind: str) -> Decimal:
         """Amount of staff-requested operations of ``kind`` on this payment not settled yet."""
+        return self.held_amounts().get(kind, ZERO)
+
+    def held_amounts(self) -> dict[str, Decimal]:
+        """Held amounts per operation kind, in one query, kept on this instance until
+        ``refresh_from_db`` (a page asks for refundable, capturable and every action's limit).
+        Code that must see the latest, like a new request, reads a freshly locked row."""
         if self.pk is None:
-            return ZERO
-        total = (
-            PaymentOperation.objects.filter(original_id=self.pk, kind=kind, state__in=HELD_STATES)
-            .aggregate(total=models.Sum("amount"))
-            .get("total")
-        )
-        return total or ZERO
+            return {}
+        held = self.__dict__.get("_held_amounts")
+        if held is None:
+            rows = (
+                PaymentOperation.objects.filter(original_id=self.pk, state__in=HELD_STATES)
+                .values("kind")
+                .annotate(total=models.Sum("amount"))
+                .order_by()
+            )
+            held = {row["kind"]: row["total"] or ZERO for row in rows}
+            self.__dict__["_held_amounts"] = held
+        return held
+
+    def refresh_from_db(self, *args, **kwargs):
+        self.__dict__.pop("_held_amounts", None)
+        super().refresh_from_db(*args, **kwargs)
 
 
 def is_operation_type(payment_type: str | None) -> bool:

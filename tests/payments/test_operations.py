@@ -556,3 +556,28 @@ def test_a_cancelled_reference_reads_cancelled_before_and_after_sibs_is_asked_ag
     ref = fresh(ref)
     assert (ref.state, ref.reference_status, ref.cancelled_amount) == ("cancelled", "CANCELLED", Decimal("30.00"))
     assert ops.refusal(ref, OperationKind.CANCELLATION) is not None
+
+
+def test_held_amounts_are_one_query_per_instance_until_refreshed(world, gw, django_assert_num_queries):
+    txn = gw.paid(amount="50.00")
+    refund(world, txn, "5.00")
+    txn = type(txn).objects.get(pk=txn.pk)
+    with django_assert_num_queries(1):
+        assert txn.refundable_amount == txn.refundable_amount
+        assert txn.capturable_amount == 0
+        assert txn.held_amount("refund") == 0  # the refund went through: nothing held
+    PaymentOperation.objects.create(
+        merchant=txn.merchant,
+        original=txn,
+        kind="refund",
+        amount="7.00",
+        currency="EUR",
+        state="unknown",
+        idempotency_key="held-test",
+        fingerprint="x",
+        gateway_reference="bo-re-held",
+        reason="customer_request",
+    )
+    before = txn.refundable_amount
+    txn.refresh_from_db()
+    assert txn.refundable_amount == before - 7
