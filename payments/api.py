@@ -11,6 +11,8 @@ merchant, and its stores when the key is limited to some.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -24,6 +26,7 @@ from backoffice.roles import Capability
 from payments import listing, selectors
 from payments.models import Transaction, TransactionState
 from payments.sibs.enums import PaymentMethod, PaymentType
+from payments.sibs.notification import minor_units
 
 MAX_ID_LENGTH = 255
 
@@ -40,10 +43,30 @@ class StoreRefSerializer(serializers.Serializer):
         ref_name = "TransactionStore"
 
 
+def money_text(value, currency: str | None = "EUR") -> str | None:
+    """An amount as the API writes it everywhere: a string with its currency's decimals
+    ("12.50" in EUR, "1.250" in BHD); None stays None."""
+    if value is None:
+        return None
+    return f"{Decimal(value).quantize(Decimal(1).scaleb(-minor_units(currency or 'EUR'))):f}"
+
+
+@extend_schema_field({"type": "string", "nullable": True, "example": "12.50"})
+class MoneyField(serializers.Field):
+    """``attribute`` of the object, written with the decimals of its ``currency``."""
+
+    def __init__(self, attribute: str, **kwargs):
+        self.amount_attribute = attribute
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, obj):
+        return money_text(getattr(obj, self.amount_attribute), getattr(obj, "currency", None))
+
+
 class ReferenceSerializer(serializers.Serializer):
     entity = serializers.CharField()
     reference = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=16, decimal_places=3, allow_null=True, coerce_to_string=True)
+    amount = serializers.CharField(allow_null=True, help_text="With the currency's decimals: 16.20")
     expires_at = serializers.DateTimeField(allow_null=True)
     status = serializers.CharField(help_text="UNPAID, PAID, EXPIRED or CANCELLED")
     paid_at = serializers.DateTimeField(allow_null=True)
@@ -53,10 +76,10 @@ class ReferenceSerializer(serializers.Serializer):
 
 
 class BalancesSerializer(serializers.Serializer):
-    authorised = serializers.DecimalField(max_digits=16, decimal_places=3, coerce_to_string=True)
-    captured = serializers.DecimalField(max_digits=16, decimal_places=3, coerce_to_string=True)
-    refunded = serializers.DecimalField(max_digits=16, decimal_places=3, coerce_to_string=True)
-    cancelled = serializers.DecimalField(max_digits=16, decimal_places=3, coerce_to_string=True)
+    authorised = MoneyField("authorised_amount")
+    captured = MoneyField("captured_amount")
+    refunded = MoneyField("refunded_amount")
+    cancelled = MoneyField("cancelled_amount")
 
     class Meta:
         ref_name = "TransactionBalances"
@@ -73,7 +96,7 @@ class TransactionSerializer(serializers.Serializer):
     payment_status = serializers.CharField(help_text="SIBS paymentStatus as last applied")
     payment_method = serializers.CharField()
     payment_type = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=16, decimal_places=3, allow_null=True, coerce_to_string=True)
+    amount = MoneyField("amount")
     currency = serializers.CharField()
     store = StoreRefSerializer(allow_null=True)
     terminal_id = serializers.IntegerField(allow_null=True, source="terminal_number", help_text="SIBS terminal id")
@@ -98,7 +121,7 @@ class TransactionSerializer(serializers.Serializer):
             {
                 "entity": txn.reference_entity,
                 "reference": txn.reference_number,
-                "amount": txn.reference_amount,
+                "amount": money_text(txn.reference_amount, txn.currency),
                 "expires_at": txn.reference_expiry,
                 "status": txn.reference_status,
                 "paid_at": txn.reference_paid_at,
@@ -110,14 +133,7 @@ class TransactionSerializer(serializers.Serializer):
 
     @extend_schema_field(BalancesSerializer())
     def get_balances(self, txn: Transaction) -> dict:
-        return BalancesSerializer(
-            {
-                "authorised": txn.authorised_amount,
-                "captured": txn.captured_amount,
-                "refunded": txn.refunded_amount,
-                "cancelled": txn.cancelled_amount,
-            }
-        ).data
+        return BalancesSerializer(txn).data
 
 
 class TransactionPageSerializer(serializers.Serializer):
@@ -140,7 +156,7 @@ class EventSerializer(serializers.Serializer):
     payment_type = serializers.CharField()
     return_code = serializers.CharField()
     return_message = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=16, decimal_places=3, allow_null=True, coerce_to_string=True)
+    amount = MoneyField("amount")
     currency = serializers.CharField()
     related_transaction_id = serializers.SerializerMethodField()
     detail = serializers.CharField()

@@ -18,7 +18,6 @@ inquiry or the notification settles it).
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -33,9 +32,9 @@ from backoffice.audit import Actor, actor_from_request, client_ip
 from backoffice.models import ApiKey
 from backoffice.roles import Capability
 from payments import selectors
+from payments.api import money_text
 from payments.models import OperationKind, OperationReason, OperationState, PaymentOperation, Transaction
 from payments.services import operations as ops
-from payments.sibs.notification import minor_units
 
 MAX_ID_LENGTH = 255
 ALLOWED_FIELDS = {"amount", "reason", "comment"}
@@ -76,11 +75,6 @@ class OperationOutput(serializers.Serializer):
         ref_name = "Operation"
 
 
-def _money(value, currency: str | None = "EUR") -> str:
-    """An amount as a string with the currency's decimals ("12.50")."""
-    return f"{value.quantize(Decimal(1).scaleb(-minor_units(currency or 'EUR'))):f}"
-
-
 def represent(op: PaymentOperation, original: Transaction | None = None) -> dict[str, Any]:
     original = original or op.original
     return {
@@ -88,7 +82,7 @@ def represent(op: PaymentOperation, original: Transaction | None = None) -> dict
         "transaction_id": original.transaction_id,
         "kind": op.kind,
         "state": op.state,
-        "amount": _money(op.amount, op.currency),
+        "amount": money_text(op.amount, op.currency),
         "currency": op.currency,
         "reason": op.reason,
         "comment": op.comment,
@@ -107,12 +101,12 @@ def balances(txn: Transaction) -> dict[str, str]:
     txn.refresh_from_db(fields=["authorised_amount", "captured_amount", "refunded_amount", "cancelled_amount", "state"])
     return {
         "state": txn.state,
-        "authorised": _money(txn.authorised_amount, txn.currency),
-        "captured": _money(txn.captured_amount, txn.currency),
-        "refunded": _money(txn.refunded_amount, txn.currency),
-        "cancelled": _money(txn.cancelled_amount, txn.currency),
-        "refundable": _money(txn.refundable_amount, txn.currency),
-        "capturable": _money(txn.capturable_amount, txn.currency),
+        "authorised": money_text(txn.authorised_amount, txn.currency),
+        "captured": money_text(txn.captured_amount, txn.currency),
+        "refunded": money_text(txn.refunded_amount, txn.currency),
+        "cancelled": money_text(txn.cancelled_amount, txn.currency),
+        "refundable": money_text(txn.refundable_amount, txn.currency),
+        "capturable": money_text(txn.capturable_amount, txn.currency),
     }
 
 

@@ -74,7 +74,7 @@ def test_shape_of_a_row(world, key):
     )
     row = api(key).get("/api/v1/transactions").json()["results"][0]
     assert row["transaction_id"] == "s2shape0001"
-    assert row["amount"] == "16.200" and row["currency"] == "EUR"
+    assert row["amount"] == "16.20" and row["currency"] == "EUR"
     assert row["store"] == {"id": world.lisboa.pk, "code": "lisboa", "name": "Lisboa"}
     assert row["terminal_id"] == world.t_lisboa.terminal_id
     assert row["reference"]["entity"] == "40200" and row["reference"]["status"] == "UNPAID"
@@ -193,7 +193,7 @@ def test_detail_has_the_events(world, key):
     assert body["transaction_id"] == "s2detail"
     assert [e["notification_id"] for e in body["events"]] == ["n-1"]
     assert body["events"][0]["kind"] == "notification" and "payload" not in body["events"][0]
-    assert body["balances"]["captured"] == "0.000"
+    assert body["balances"]["captured"] == "0.00"
 
 
 @pytest.mark.parametrize("tid", ["nope", "x" * 300, "a%00b", "%E2%80%AE"])
@@ -248,3 +248,13 @@ def test_a_page_costs_the_same_queries_for_3_rows_as_for_30(world, key):
     for _ in range(27):
         make_txn(world)
     assert queries() == few
+
+
+def test_amounts_carry_their_currency_s_decimals_like_the_operations_api(world, key):
+    make_txn(world, transaction_id="s2eur", amount=Decimal("16.2"), currency="EUR")
+    make_txn(world, transaction_id="s2bhd", amount=Decimal("1.25"), currency="BHD")
+    client = api(key)
+    eur = client.get("/api/v1/transactions/s2eur").json()
+    bhd = client.get("/api/v1/transactions/s2bhd").json()
+    assert (eur["amount"], eur["balances"]["refunded"]) == ("16.20", "0.00")
+    assert (bhd["amount"], bhd["balances"]["refunded"]) == ("1.250", "0.000")
