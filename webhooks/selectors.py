@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -313,18 +313,20 @@ def webhook_health(*, access: Access, now: datetime | None = None) -> HealthSumm
     )
     for row in retrying:
         by_webhook[row["webhook_id"]].retrying = row["n"]
-    for health in by_webhook.values():
-        if health.is_failing:
-            last = (
-                WebhookDelivery.objects.filter(webhook_id=health.webhook_id, attempts__gt=0)
-                .exclude(state=DeliveryState.DELIVERED)
-                .order_by("-created_at", "-id")
-                .values_list("last_error", "last_http_status")
-                .first()
-            )
-            if last:
-                error, status = last
-                health.last_error = (error or (f"HTTP {status}" if status else ""))[:300]
+    failing = [pk for pk, health in by_webhook.items() if health.is_failing]
+    if failing:
+        # The latest unsuccessful try of each failing webhook, all in one query.
+        latest = (
+            WebhookDelivery.objects.filter(webhook_id=OuterRef("pk"), attempts__gt=0)
+            .exclude(state=DeliveryState.DELIVERED)
+            .order_by("-created_at", "-id")
+            .values("pk")[:1]
+        )
+        last_ids = OutboundWebhook.objects.filter(pk__in=failing).annotate(last=Subquery(latest)).values("last")
+        for delivery in WebhookDelivery.objects.filter(pk__in=last_ids).only(
+            "webhook_id", "last_error", "last_http_status"
+        ):
+            by_webhook[delivery.webhook_id].last_error = delivery.last_answer[:300]
     return HealthSummary(
         by_webhook=by_webhook,
         total=sum(h.total for h in by_webhook.values()),
