@@ -313,8 +313,8 @@ def main() -> None:
     from backoffice.access import Access
     from backoffice.models import Store
     from backoffice.roles import Role
-    from payments import listing
     from payments.models import Transaction
+    from payments.selectors import listing
 
     merchants = make_world()
     if must_fill:

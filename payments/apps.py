@@ -6,10 +6,12 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from payments import (
-            demo,  # noqa: F401  (registers the seed_demo hook)
-            operations_ui,
-            timeline,
-        )
+        from payments import demo  # noqa: F401  (registers the seed_demo hook)
+        from payments.selectors import operations_panel, timeline
 
-        timeline.register(operations_ui.timeline_entries)
+        timeline.register(operations_panel.timeline_entries)
+
+        from backoffice import page_sections
+        from payments.views.methods import PAGE, methods_context
+
+        page_sections.register_page(page_sections.Page(PAGE, "payments/methods.html", methods_context, no_store=True))

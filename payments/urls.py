@@ -1,7 +1,10 @@
 from django.urls import path
 
 from backoffice.views import section_placeholder
-from payments import views, views_detail, views_list, views_operations
+from payments.views import detail as views_detail
+from payments.views import list as views_list
+from payments.views import methods as views
+from payments.views import operations as views_operations
 
 app_name = "payments"
 

@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 
 from backoffice.access import Access
 from backoffice.roles import Capability
-from payments.templatetags.payments import lisbon
-from payments.timeline import TimelineEntry
+from common.dates import lisbon
+from payments.selectors.timeline import TimelineEntry
 from webhooks.models import DeliveryState, WebhookDelivery
 
 

@@ -19,15 +19,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from backoffice import page_sections
 from backoffice.access import merchant_view
 from backoffice.audit import actor_from_request
 from backoffice.roles import Capability
 from webhooks import selectors, services
 from webhooks.forms import InboundSettingsForm, SecretEnterForm, SecretGenerateForm
 
+PAYMENT_METHODS_PAGE = "payment_methods"
 
-def inbound_context(request: HttpRequest, *, overrides: dict) -> dict:
+
+def inbound_context(request: HttpRequest, overrides: dict) -> dict | None:
+    """The inbound section of the Payment methods page, for merchant-wide managers only."""
     access = request.access
+    if access.is_store_limited:
+        return None
     endpoint = services.endpoint_ensure(access.merchant)
     since = timezone.now() - timedelta(hours=24)
     rejected = selectors.rejected_list(access=access)
@@ -44,9 +50,7 @@ def inbound_context(request: HttpRequest, *, overrides: dict) -> dict:
 
 
 def _methods(request: HttpRequest, **context) -> HttpResponse:
-    from payments.views import render_payment_methods
-
-    return render_payment_methods(request, **context)
+    return page_sections.render(request, PAYMENT_METHODS_PAGE, **context)
 
 
 def _merchant_wide(request: HttpRequest) -> None:

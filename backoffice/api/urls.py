@@ -2,8 +2,8 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice.api import views
-from payments import api as payments_api
-from payments import api_operations
+from payments.api import operations as api_operations
+from payments.api import transactions as payments_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -38,13 +38,19 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from backoffice import audit
+from backoffice.audit import SYSTEM
 from backoffice.models import Merchant, Terminal
 from payments.models import (
     PENDING_STATUSES,
     ZERO,
     EventKind,
     EventOutcome,
+    OperationState,
+    PaymentOperation,
     ReferenceState,
     Transaction,
     TransactionEvent,
@@ -59,6 +65,7 @@ from payments.sibs.enums import (
     status_precedence,
     status_supersedes,
 )
+from payments.sibs.errors import describe
 from payments.sibs.notification import PaymentPayload, mask_token_value
 
 MAX_WARNINGS = 20
@@ -378,8 +385,6 @@ def _apply(
         _attach_to_original(txn, event)
         if txn.merchant_transaction_id:
             # An operation staff asked for: SIBS's word settles the request (and its reservation).
-            from payments.services.operations import operation_settle_from_transaction
-
             operation_settle_from_transaction(txn)
     elif created and _text(txn.payment_type) in _PAYMENT_TYPES:
         _adopt_orphans(txn)
@@ -873,3 +878,72 @@ def _event(
         detail=detail[:2000],
         payload=stored_payload,
     )
+
+
+# --- Operation requests settled by SIBS's word ---------------------------------------------------
+
+_SETTLED_BY_STATUS = {
+    PaymentStatus.SUCCESS.value: OperationState.SUCCEEDED,
+    PaymentStatus.DECLINED.value: OperationState.DECLINED,
+    PaymentStatus.ERROR.value: OperationState.FAILED,
+    PaymentStatus.TIMEOUT.value: OperationState.FAILED,
+    PaymentStatus.EXPIRED.value: OperationState.FAILED,
+}
+
+
+def operation_settle_from_transaction(txn: Transaction, *, operation_pk: int | None = None) -> PaymentOperation | None:
+    """SIBS reported the operation ``txn`` (answer, inquiry or notification): settle the request
+    that asked for it. Called by the ledger inside its ``atomic()``, after it locked ``txn`` and
+    its payment. SIBS's word is final: a request thought failed is corrected when SIBS says it
+    went through."""
+    requests = PaymentOperation.objects.select_for_update().filter(merchant_id=txn.merchant_id)
+    if operation_pk is not None:
+        op = requests.filter(pk=operation_pk).first()
+    elif txn.merchant_transaction_id:
+        op = requests.filter(gateway_reference=txn.merchant_transaction_id).first()
+    else:
+        op = None
+    if op is None or op.state in (OperationState.PENDING_APPROVAL, OperationState.REJECTED):
+        return op
+    fields = ["updated_at"]
+    now = timezone.now()
+    if op.result_id != txn.pk:
+        op.result = txn
+        fields.append("result")
+    state = _SETTLED_BY_STATUS.get(txn.payment_status)
+    if state is not None and op.state != state:
+        before = op.state
+        op.state = state
+        op.return_code = txn.return_code[:64]
+        op.return_message = txn.return_message[:255]
+        if state == OperationState.SUCCEEDED:
+            op.outcome_detail = _("Done: SIBS confirmed it (%(id)s).") % {"id": txn.transaction_id}
+        else:
+            op.outcome_detail = describe_code(txn.return_code, txn.return_description or txn.return_message)
+        op.settled_at = now
+        op.next_inquiry_at = None
+        fields += ["state", "return_code", "return_message", "outcome_detail", "settled_at", "next_inquiry_at"]
+        if before not in (OperationState.IN_FLIGHT, OperationState.RESERVED):
+            # Settled after the fact (by the inquiry or the notification): say so in the log.
+            audit.record(
+                actor=SYSTEM,
+                action=f"payment.{op.kind}_settled",
+                merchant=txn.merchant,
+                obj=op,
+                before={"state": before},
+                after={"state": state, "result": txn.transaction_id},
+            )
+    op.updated_at = now
+    op.save(update_fields=fields)
+    return op
+
+
+def describe_code(code: str, description: str = "") -> str:
+    """A SIBS result code in words, with SIBS's own description when it adds something."""
+    if not code:
+        return description
+    info = describe(code)
+    text = f"{info.merchant_message} ({code})"
+    if description and description not in (info.merchant_message, "Success", "Declined", "Error"):
+        text += " — " + _("SIBS says: %(description)s") % {"description": description}
+    return text

@@ -47,6 +47,7 @@ from backoffice import audit
 from backoffice.access import Access
 from backoffice.audit import SYSTEM, Actor
 from backoffice.roles import Capability
+from common.money import format_money, minor_units
 from payments.models import (
     ZERO,
     EventKind,
@@ -61,11 +62,9 @@ from payments.models import (
 )
 from payments.services import ledger
 from payments.services.gateway import client_for, credential_for_transaction
+from payments.services.ledger import describe_code, operation_settle_from_transaction
 from payments.sibs.client import SibsApiError, SibsHttpError, SibsTransportError, encode_body, operation_body
 from payments.sibs.enums import PaymentMethod, PaymentStatus, PaymentType
-from payments.sibs.errors import describe
-from payments.sibs.notification import minor_units
-from payments.templatetags.payments import format_money
 
 logger = logging.getLogger(__name__)
 
@@ -82,13 +81,6 @@ STALE_IN_FLIGHT = timedelta(minutes=2)
 MAX_INQUIRY_INTERVAL = timedelta(hours=1)
 FIRST_INQUIRY_DELAY = timedelta(seconds=30)
 
-_SETTLED_BY_STATUS = {
-    PaymentStatus.SUCCESS.value: OperationState.SUCCEEDED,
-    PaymentStatus.DECLINED.value: OperationState.DECLINED,
-    PaymentStatus.ERROR.value: OperationState.FAILED,
-    PaymentStatus.TIMEOUT.value: OperationState.FAILED,
-    PaymentStatus.EXPIRED.value: OperationState.FAILED,
-}
 _COLLECTED_TYPES = {PaymentType.PURCHASE.value, PaymentType.MERCHANT_INITIATED.value}
 
 
@@ -195,17 +187,6 @@ def _require_can_act(access: Access, txn: Transaction) -> None:
 def four_eyes_threshold(merchant) -> Decimal | None:
     policy = OperationPolicy.objects.filter(merchant=merchant).only("four_eyes_threshold").first()
     return policy.four_eyes_threshold if policy else None
-
-
-def describe_code(code: str, description: str = "") -> str:
-    """A SIBS result code in words, with SIBS's own description when it adds something."""
-    if not code:
-        return description
-    info = describe(code)
-    text = f"{info.merchant_message} ({code})"
-    if description and description not in (info.merchant_message, "Success", "Declined", "Error"):
-        text += " — " + _("SIBS says: %(description)s") % {"description": description}
-    return text
 
 
 # --------------------------------------------------------------------------- input
@@ -708,53 +689,6 @@ def _unknown(
 
 
 # --------------------------------------------------------------------------- settling
-
-
-def operation_settle_from_transaction(txn: Transaction, *, operation_pk: int | None = None) -> PaymentOperation | None:
-    """SIBS reported the operation ``txn`` (answer, inquiry or notification): settle the request
-    that asked for it. Called by the ledger inside its ``atomic()``, after it locked ``txn`` and
-    its payment. SIBS's word is final: a request thought failed is corrected when SIBS says it
-    went through."""
-    requests = PaymentOperation.objects.select_for_update().filter(merchant_id=txn.merchant_id)
-    if operation_pk is not None:
-        op = requests.filter(pk=operation_pk).first()
-    elif txn.merchant_transaction_id:
-        op = requests.filter(gateway_reference=txn.merchant_transaction_id).first()
-    else:
-        op = None
-    if op is None or op.state in (OperationState.PENDING_APPROVAL, OperationState.REJECTED):
-        return op
-    fields = ["updated_at"]
-    now = timezone.now()
-    if op.result_id != txn.pk:
-        op.result = txn
-        fields.append("result")
-    state = _SETTLED_BY_STATUS.get(txn.payment_status)
-    if state is not None and op.state != state:
-        before = op.state
-        op.state = state
-        op.return_code = txn.return_code[:64]
-        op.return_message = txn.return_message[:255]
-        if state == OperationState.SUCCEEDED:
-            op.outcome_detail = _("Done: SIBS confirmed it (%(id)s).") % {"id": txn.transaction_id}
-        else:
-            op.outcome_detail = describe_code(txn.return_code, txn.return_description or txn.return_message)
-        op.settled_at = now
-        op.next_inquiry_at = None
-        fields += ["state", "return_code", "return_message", "outcome_detail", "settled_at", "next_inquiry_at"]
-        if before not in (OperationState.IN_FLIGHT, OperationState.RESERVED):
-            # Settled after the fact (by the inquiry or the notification): say so in the log.
-            audit.record(
-                actor=SYSTEM,
-                action=f"payment.{op.kind}_settled",
-                merchant=txn.merchant,
-                obj=op,
-                before={"state": before},
-                after={"state": state, "result": txn.transaction_id},
-            )
-    op.updated_at = now
-    op.save(update_fields=fields)
-    return op
 
 
 def operation_inquire(*, operation_pk: int, now: datetime | None = None) -> str:

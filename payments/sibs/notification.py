@@ -49,6 +49,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any, Final
 
+from common.money import minor_units
+
 from .enums import (
     AmountQualifier,
     MandateAction,
@@ -95,41 +97,6 @@ MAX_ID_LENGTH: Final = 255
 """Ids end up in indexed columns; SIBS's are 20-36 characters."""
 MAX_AMOUNT: Final = Decimal("1000000000000")
 """Exclusive upper bound: no real payment reaches a trillion in any currency SIBS handles."""
-
-# ISO 4217 minor units for currencies SIBS processes or may plausibly send. Anything else is
-# assumed to have 2, the overwhelmingly common case.
-_MINOR_UNITS: Final[dict[str, int]] = {
-    "EUR": 2,
-    "USD": 2,
-    "GBP": 2,
-    "CHF": 2,
-    "PLN": 2,
-    "RON": 2,
-    "CZK": 2,
-    "HUF": 2,
-    "BGN": 2,
-    "DKK": 2,
-    "SEK": 2,
-    "NOK": 2,
-    "BRL": 2,
-    "AOA": 2,
-    "MZN": 2,
-    "CVE": 2,
-    "JPY": 0,
-    "KRW": 0,
-    "ISK": 0,
-    "CLP": 0,
-    "XOF": 0,
-    "XAF": 0,
-    "BHD": 3,
-    "KWD": 3,
-    "OMR": 3,
-    "JOD": 3,
-    "TND": 3,
-    "LYD": 3,
-    "IQD": 3,
-}
-DEFAULT_MINOR_UNITS: Final = 2
 
 
 class NotificationError(ValueError):
@@ -336,13 +303,6 @@ def mask_token_value(value: str | None) -> str | None:
     if len(number) <= 4:
         return head + "*" * len(number)
     return head + "*" * (len(number) - 4) + number[-4:]
-
-
-def minor_units(currency: str | None) -> int:
-    """Decimal places of ``currency`` (ISO 4217), 2 when unknown or absent."""
-    if currency is None:
-        return DEFAULT_MINOR_UNITS
-    return _MINOR_UNITS.get(currency.upper(), DEFAULT_MINOR_UNITS)
 
 
 _AMOUNT_TEXT = re.compile(r"-?\d{1,30}(?:\.\d{1,30})?")

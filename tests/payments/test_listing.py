@@ -15,9 +15,10 @@ from django.utils import timezone
 from backoffice.access import Access
 from backoffice.audit import Actor
 from backoffice.models import AuditEvent
-from payments import listing, saved_views
-from payments.listing import Cursor, InvalidCursor, Search, Tab, parse_amount
 from payments.models import SavedView, Transaction
+from payments.selectors import listing, saved_views
+from payments.selectors.listing import Cursor, InvalidCursor, Search, Tab, parse_amount
+from payments.services import saved_views as saved_view_services
 from tests.webhooks.support import deliver, notification
 
 _n = itertools.count(1)
@@ -540,7 +541,7 @@ def test_names_are_unique_per_person_whatever_the_case(world, login):
     renamed = bob.post(url("payments:saved_view_rename", pk=other.pk), {"name": "refunds"}, follow=True)
     assert "You already have a view with this name." in renamed.content.decode()
     # someone else may use the same name
-    saved_views.saved_view_create(
+    saved_view_services.saved_view_create(
         access=access_of(world.m_fiona), actor=Actor(user=world.fiona), name="Refunds", query="", shared=False
     )
     assert SavedView.objects.filter(name__iexact="refunds").count() == 2
@@ -548,10 +549,10 @@ def test_names_are_unique_per_person_whatever_the_case(world, login):
 
 def test_private_views_stay_private_and_shared_ones_are_seen_by_the_team(world, login):
     alice = access_of(world.m_alice)
-    private = saved_views.saved_view_create(
+    private = saved_view_services.saved_view_create(
         access=alice, actor=Actor(user=world.alice), name="Mine", query="", shared=False
     )
-    shared = saved_views.saved_view_create(
+    shared = saved_view_services.saved_view_create(
         access=alice, actor=Actor(user=world.alice), name="Team", query="method=CARD", shared=True
     )
     seen_by_bob = list(saved_views.saved_view_list(access=access_of(world.m_bob)))
@@ -564,7 +565,7 @@ def test_private_views_stay_private_and_shared_ones_are_seen_by_the_team(world, 
 
 
 def test_only_the_owner_or_a_team_manager_may_change_a_shared_view(world, login):
-    shared = saved_views.saved_view_create(
+    shared = saved_view_services.saved_view_create(
         access=access_of(world.m_bob), actor=Actor(user=world.bob), name="Bob's", query="", shared=True
     )
     fiona = login(world.fiona)
@@ -578,7 +579,7 @@ def test_only_the_owner_or_a_team_manager_may_change_a_shared_view(world, login)
 
 
 def test_another_merchants_people_cannot_touch_a_view(world, login):
-    view = saved_views.saved_view_create(
+    view = saved_view_services.saved_view_create(
         access=access_of(world.m_alice), actor=Actor(user=world.alice), name="Team", query="", shared=True
     )
     mallory = login(world.mallory)
@@ -780,7 +781,7 @@ def test_the_page_costs_the_same_queries_for_3_rows_as_for_30(world, login):
     "transaction_id", ["s2plain01", "s2 with space", "s2%percent", "s2ção€", "s2!$&'()*+,;=~:@", "s2?q#frag"]
 )
 def test_row_links_are_what_reverse_gives(world, transaction_id):
-    from payments.views_list import _detail_prefix, _detail_url
+    from payments.views.list import _detail_prefix, _detail_url
 
     access = access_of(world.m_alice)
     txn = make_txn(world, transaction_id=transaction_id)

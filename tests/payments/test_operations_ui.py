@@ -236,7 +236,7 @@ def test_a_refund_posted_without_the_password_field_is_refused_and_audited(world
 
 
 def test_wrong_passwords_are_audited_and_then_locked_out(world, gw, login):
-    from payments.views_operations import PASSWORD_ATTEMPTS
+    from payments.services.password_confirmation import PASSWORD_ATTEMPTS
 
     txn = gw.paid(amount="50.00")
     client = login(world.bob)

@@ -10,9 +10,9 @@ from django.http import Http404
 from django.utils import translation
 
 from backoffice.access import Access
-from payments import timeline
 from payments.models import EventKind, EventOutcome, Transaction, TransactionEvent
-from payments.timeline import TimelineEntry
+from payments.selectors import timeline
+from payments.selectors.timeline import TimelineEntry
 
 T0 = datetime(2026, 3, 12, 10, 0, 0, tzinfo=UTC)
 

@@ -130,8 +130,8 @@ def test_status_inquiries_are_on_the_timeline_including_failed_ones(world, login
 
 
 def test_registered_sources_show_on_the_page_with_who_did_them(world, login, paid):
-    from payments import timeline
-    from payments.timeline import TimelineEntry
+    from payments.selectors import timeline
+    from payments.selectors.timeline import TimelineEntry
 
     def staff_requests(access, txn):
         return [

@@ -17,7 +17,7 @@ from backoffice.access import Access
 from backoffice.audit import Actor
 from backoffice.models import AuditEvent
 from payments.models import Transaction
-from payments.timeline import build
+from payments.selectors.timeline import build
 from tests.webhooks.outbound_support import make_webhook
 from tests.webhooks.support import again, notification, store
 from webhooks import services

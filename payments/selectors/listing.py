@@ -58,8 +58,8 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.access import Access
 from backoffice.models import Store, Terminal
-from payments import selectors
 from payments.models import Transaction, TransactionState
+from payments.selectors import records as selectors
 from payments.sibs.enums import PaymentMethod, PaymentType
 
 LISBON = ZoneInfo("Europe/Lisbon")

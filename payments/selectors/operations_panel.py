@@ -11,12 +11,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from backoffice.access import Access
-from payments.forms_operations import DecisionForm, OperationForm
+from common.money import format_money, minor_units
+from payments.forms.operations import DecisionForm, OperationForm
 from payments.models import OperationKind, OperationState, PaymentOperation, Transaction
 from payments.services import operations as ops
 from payments.sibs.enums import PaymentMethod
-from payments.sibs.notification import minor_units
-from payments.templatetags.payments import format_money
 
 MAX_REQUESTS_SHOWN = 50
 
@@ -198,7 +197,7 @@ def detail_context(request, txn) -> dict:
 def timeline_entries(access: Access, txn: Transaction):
     """Timeline source: the refunds, captures and cancellations staff asked for on ``txn``
     (who, why, amount, where each stands), and the approvals given or refused."""
-    from payments.timeline import TimelineEntry
+    from payments.selectors.timeline import TimelineEntry
 
     if txn.merchant_id != access.merchant.pk or not access.allows_store(txn.store_id):
         return []

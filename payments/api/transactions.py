@@ -11,8 +11,6 @@ merchant, and its stores when the key is limited to some.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -23,10 +21,11 @@ from rest_framework.views import APIView
 
 from backoffice.api.auth import api_access
 from backoffice.roles import Capability
-from payments import listing, selectors
+from common.money import money_text
+from payments import selectors
 from payments.models import Transaction, TransactionState
+from payments.selectors import listing
 from payments.sibs.enums import PaymentMethod, PaymentType
-from payments.sibs.notification import minor_units
 
 MAX_ID_LENGTH = 255
 
@@ -41,14 +40,6 @@ class StoreRefSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "TransactionStore"
-
-
-def money_text(value, currency: str | None = "EUR") -> str | None:
-    """An amount as the API writes it everywhere: a string with its currency's decimals
-    ("12.50" in EUR, "1.250" in BHD); None stays None."""
-    if value is None:
-        return None
-    return f"{Decimal(value).quantize(Decimal(1).scaleb(-minor_units(currency or 'EUR'))):f}"
 
 
 @extend_schema_field({"type": "string", "nullable": True, "example": "12.50"})

@@ -31,8 +31,8 @@ from backoffice.api.errors import error_body
 from backoffice.audit import Actor, actor_from_request, client_ip
 from backoffice.models import ApiKey
 from backoffice.roles import Capability
+from common.money import money_text
 from payments import selectors
-from payments.api import money_text
 from payments.models import OperationKind, OperationReason, OperationState, PaymentOperation, Transaction
 from payments.services import operations as ops
 
@@ -335,7 +335,7 @@ class OperationApproveApi(APIView):
         "with the capability to operate payments on the payment's store, confirming with their password.",
     )
     def post(self, request, pk: int):
-        from payments.views_operations import PasswordRefused, password_confirm
+        from payments.services.password_confirmation import PasswordRefused, password_confirm
 
         access = api_access(request)
         op = _operation_for(access, pk)

@@ -24,9 +24,9 @@ from django.utils.translation import gettext as _
 
 from backoffice.access import Access
 from backoffice.roles import Capability
+from common.money import format_money
 from payments.models import EventKind, EventOutcome, Transaction, TransactionEvent
 from payments.sibs.enums import PaymentStatus, PaymentType
-from payments.templatetags.payments import format_money
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def registered_sources() -> tuple[Source, ...]:
 
 def build(access: Access, txn: Transaction) -> list[TimelineEntry]:
     """TransactionEvents plus every registered source, sorted by (at, kind)."""
-    from payments.selectors import transaction_timeline
+    from payments.selectors.records import transaction_timeline
 
     show_raw = access.can(Capability.VIEW_RAW_PAYLOADS)
     events = transaction_timeline(access=access, transaction=txn).select_related("related_transaction")

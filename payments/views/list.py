@@ -28,7 +28,8 @@ from backoffice.access import merchant_view
 from backoffice.audit import actor_from_request
 from backoffice.middleware import passive_request
 from backoffice.roles import Capability
-from payments import listing, saved_views
+from payments.selectors import listing, saved_views
+from payments.services import saved_views as saved_view_services
 from payments.sibs.enums import PaymentMethod, PaymentType
 
 LIVE_POLL_MS = 1500
@@ -264,7 +265,7 @@ def _problem(request: HttpRequest, exc: ValidationError | PermissionDenied) -> N
 def saved_view_create(request: HttpRequest) -> HttpResponse:
     query = request.POST.get("query", "")[:4000]
     try:
-        view = saved_views.saved_view_create(
+        view = saved_view_services.saved_view_create(
             access=request.access,
             actor=actor_from_request(request),
             name=request.POST.get("name", ""),
@@ -284,7 +285,7 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
 def saved_view_rename(request: HttpRequest, pk: int) -> HttpResponse:
     view = saved_views.saved_view_get(access=request.access, pk=pk)
     try:
-        saved_views.saved_view_rename(
+        saved_view_services.saved_view_rename(
             access=request.access, actor=actor_from_request(request), view=view, name=request.POST.get("name", "")
         )
     except (ValidationError, PermissionDenied) as exc:
@@ -300,7 +301,7 @@ def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
     view = saved_views.saved_view_get(access=request.access, pk=pk)
     name = view.name
     try:
-        saved_views.saved_view_delete(access=request.access, actor=actor_from_request(request), view=view)
+        saved_view_services.saved_view_delete(access=request.access, actor=actor_from_request(request), view=view)
     except PermissionDenied as exc:
         _problem(request, exc)
         return _back(request, view.query)

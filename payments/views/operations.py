@@ -14,8 +14,6 @@ SIBS between its own short transactions.
 from __future__ import annotations
 
 import inspect
-from datetime import timedelta
-from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -28,18 +26,16 @@ from django.views.decorators.http import require_POST
 from backoffice import audit
 from backoffice.access import Access, merchant_view
 from backoffice.audit import actor_from_request
-from backoffice.models import AuditEvent
 from backoffice.roles import Capability
-from payments import selectors, views_detail
-from payments.forms_operations import DecisionForm, OperationForm, PolicyForm, new_key
+from common.money import format_money
+from payments import selectors
+from payments.forms.operations import DecisionForm, OperationForm, PolicyForm, new_key
 from payments.models import OperationKind, OperationPolicy, OperationState, PaymentOperation, Transaction
 from payments.services import operations as ops
-from payments.templatetags.payments import format_money
+from payments.services.password_confirmation import PasswordRefused, password_confirm
+from payments.views import detail as views_detail
 
 MAX_ID_LENGTH = 255
-PASSWORD_ATTEMPTS = 5
-PASSWORD_WINDOW = timedelta(minutes=15)
-PASSWORD_FAILED = "payment.password_failed"  # noqa: S105 - an audit action name
 
 
 def _transaction(access: Access, transaction_id: str) -> Transaction:
@@ -68,38 +64,6 @@ def outcome_message(op: PaymentOperation) -> tuple[int, str]:
     if op.state == OperationState.REJECTED:
         return messages.INFO, _("%(what)s was rejected; nothing was sent to SIBS.") % {"what": what}
     return messages.ERROR, _("%(what)s not done: %(detail)s") % {"what": what, "detail": op.outcome_detail}
-
-
-class PasswordRefused(Exception):
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-def password_confirm(*, user, password: Any, actor: audit.Actor, merchant, purpose: str, obj=None) -> None:
-    """The person confirms money moving with their password, as in SIBS's Backoffice. A missing
-    or wrong password is refused and audited; after ``PASSWORD_ATTEMPTS`` wrong ones within
-    ``PASSWORD_WINDOW`` every attempt is refused until the window has passed. Raises
-    :class:`PasswordRefused` (with the HTTP status to answer)."""
-    since = timezone.now() - PASSWORD_WINDOW
-    failures = AuditEvent.objects.filter(actor=user, action=PASSWORD_FAILED, created_at__gte=since).count()
-    if failures >= PASSWORD_ATTEMPTS:
-        raise PasswordRefused(
-            _("Too many wrong passwords: nothing was done. Try again in %(minutes)s minutes.")
-            % {"minutes": int(PASSWORD_WINDOW.total_seconds() // 60)},
-            429,
-        )
-    if isinstance(password, str) and password and user.check_password(password):
-        return
-    audit.record(
-        actor=actor,
-        action=PASSWORD_FAILED,
-        merchant=merchant,
-        obj=obj,
-        after={"purpose": purpose, "attempt": failures + 1, "empty": not password},
-    )
-    raise PasswordRefused(_("Nothing was done: the password is not correct."), 403)
 
 
 def confirm_password(request: HttpRequest, *, field: str, purpose: str, obj=None) -> None:

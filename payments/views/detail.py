@@ -29,8 +29,10 @@ from django.views.decorators.http import require_GET
 from backoffice.access import Access, merchant_view
 from backoffice.middleware import passive_request
 from backoffice.roles import Capability
-from payments import operations_ui, selectors, timeline
+from common.money import format_money
+from payments import selectors
 from payments.models import ReferenceState, Transaction, TransactionEvent
+from payments.selectors import operations_panel, timeline
 from payments.sibs.enums import (
     AmountQualifier,
     MandateAction,
@@ -44,7 +46,6 @@ from payments.sibs.enums import (
 )
 from payments.sibs.errors import describe
 from payments.sibs.notification import mask_token_value
-from payments.templatetags.payments import format_money
 
 # SIBS ids are short ASCII strings; anything else cannot exist and is answered before any query.
 MAX_ID_LENGTH = 255
@@ -322,7 +323,7 @@ def transaction_detail(request: HttpRequest, transaction_id: str) -> HttpRespons
         "list_url": reverse("payments:transactions", kwargs={"merchant": access.merchant.slug}),
     }
     context.update(_live_context(request, txn))
-    context.update(operations_ui.detail_context(request, txn))
+    context.update(operations_panel.detail_context(request, txn))
     response = render(request, "payments/transaction_detail.html", context)
     response["Cache-Control"] = "no-store"
     return response
@@ -346,7 +347,7 @@ def transaction_live(request: HttpRequest, transaction_id: str) -> HttpResponse:
     else:
         context = _live_context(request, txn)
         context["operations_html"] = _operations_fragment(
-            request, {**context, **operations_ui.detail_context(request, txn)}
+            request, {**context, **operations_panel.detail_context(request, txn)}
         )
         response = render(request, "payments/_transaction_live.html", context)
     response["Cache-Control"] = "no-store"

@@ -1,57 +1,21 @@
-"""Saved views of the transaction list: reads and writes, scoped by an Access.
+"""Saved views of the transaction list: create, rename, delete (audited).
 
-A saved view is a name and the list's query string (normalised: only valid filter parameters
-are kept). Private views are seen by their owner only; shared ones by everyone in the merchant
-who sees transactions. The owner renames and deletes their views; the people who manage the
-team (``MANAGE_USERS``: Owners and Administrators) may also rename and delete shared ones.
+Reads and the rules of who sees what are in :mod:`payments.selectors.saved_views`.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Lower
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backoffice import audit
 from backoffice.access import Access
 from backoffice.audit import Actor
-from backoffice.roles import Capability
-from payments import listing
 from payments.models import SavedView
-
-NAME_MAX_LENGTH = 60
-MAX_VIEWS_PER_PERSON = 50
-
-
-def _person(access: Access):
-    access.require(Capability.VIEW_TRANSACTIONS)
-    if access.user is None:
-        raise PermissionDenied("Saved views belong to people, not API keys.")
-    return access.user
-
-
-def saved_view_list(*, access: Access) -> QuerySet[SavedView]:
-    user = _person(access)
-    return (
-        SavedView.objects.filter(merchant=access.merchant)
-        .filter(Q(owner=user) | Q(shared=True))
-        .select_related("owner")
-        .order_by(Lower("name"), "pk")
-    )
-
-
-def saved_view_get(*, access: Access, pk: int) -> SavedView:
-    return get_object_or_404(saved_view_list(access=access), pk=pk)
-
-
-def can_manage(access: Access, view: SavedView) -> bool:
-    if access.user is None:
-        return False
-    return view.owner_id == access.user.pk or (view.shared and access.can(Capability.MANAGE_USERS))
+from payments.selectors import listing
+from payments.selectors.saved_views import MAX_VIEWS_PER_PERSON, NAME_MAX_LENGTH, can_manage, require_person
 
 
 def _clean_name(name: str) -> str:
@@ -77,7 +41,7 @@ def _duplicate() -> ValidationError:
 
 
 def saved_view_create(*, access: Access, actor: Actor, name: str, query: str, shared: bool) -> SavedView:
-    user = _person(access)
+    user = require_person(access)
     name = _clean_name(name)
     query, _errors = listing.normalise_query(query or "", access=access)
     if len(query) > 2000:
@@ -111,7 +75,7 @@ def saved_view_create(*, access: Access, actor: Actor, name: str, query: str, sh
 
 
 def saved_view_rename(*, access: Access, actor: Actor, view: SavedView, name: str) -> SavedView:
-    _person(access)
+    require_person(access)
     if not can_manage(access, view):
         raise PermissionDenied(_("Only the person who saved this view can change it."))
     name = _clean_name(name)
@@ -139,7 +103,7 @@ def saved_view_rename(*, access: Access, actor: Actor, view: SavedView, name: st
 
 
 def saved_view_delete(*, access: Access, actor: Actor, view: SavedView) -> None:
-    _person(access)
+    require_person(access)
     if not can_manage(access, view):
         raise PermissionDenied(_("Only the person who saved this view can delete it."))
     snapshot = {"name": view.name, "query": view.query, "shared": view.shared, "owner": view.owner.email}

@@ -1,19 +1,20 @@
-"""Pages of the payments app. The transaction list and timeline come with a later issue."""
+"""The Payment methods page: gateway credentials here; other apps add their sections to it."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from backoffice import page_sections
 from backoffice.access import merchant_view
 from backoffice.audit import actor_from_request
 from backoffice.roles import Capability
 from payments import selectors, services
-from payments.forms import CredentialForm
+from payments.forms.methods import CredentialForm
 
 
 def _errors_into(form, exc: ValidationError | PermissionDenied) -> None:
@@ -24,21 +25,23 @@ def _errors_into(form, exc: ValidationError | PermissionDenied) -> None:
         form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
 
 
-def render_payment_methods(request: HttpRequest, *, status: int = 200, **context) -> HttpResponse:
-    """The Payment methods page: gateway credentials and, for merchant-wide managers, the
-    inbound URL, webhook secrets and the rejected log. POST views re-render it with their form."""
-    from webhooks import views as inbound_views
+PAGE = "payment_methods"
 
+
+def methods_context(request: HttpRequest, overrides: dict) -> dict:
+    """The payments part of the Payment methods page: gateway credentials and their form. Other
+    apps add their sections (``backoffice.page_sections``)."""
     access = request.access
-    context.setdefault("credential_form", CredentialForm(access=access, initial={"api_root_preset": "sandbox"}))
-    context["credentials"] = selectors.credential_list(access=access)
-    context["active"] = "payment_methods"
-    if not access.is_store_limited:
-        context.update(inbound_views.inbound_context(request, overrides=context))
-    response = render(request, "payments/methods.html", context, status=status)
-    # A secret may be on this page (shown once): never keep it in a cache.
-    response["Cache-Control"] = "no-store"
-    return response
+    return {
+        "credential_form": overrides.get("credential_form")
+        or CredentialForm(access=access, initial={"api_root_preset": "sandbox"}),
+        "credentials": selectors.credential_list(access=access),
+        "active": "payment_methods",
+    }
+
+
+def render_payment_methods(request: HttpRequest, *, status: int = 200, **context) -> HttpResponse:
+    return page_sections.render(request, PAGE, status=status, **context)
 
 
 @merchant_view(Capability.MANAGE_PAYMENT_METHODS)

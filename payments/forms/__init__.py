@@ -1,0 +1,2 @@
+"""Forms of the payments pages: ``methods`` (gateway credentials) and ``operations`` (refund,
+capture, cancel, decisions, the four-eyes setting)."""
