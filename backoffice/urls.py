@@ -29,7 +29,7 @@ urlpatterns = [
     path("api/v1/", include("backoffice.api.urls")),
     path("sandbox/", include("sandbox.urls")),
     # Where SIBS (or the sandbox) posts encrypted notifications; outside any session or CSRF.
-    path("hooks/", include("webhooks.inbound_urls")),
+    path("hooks/", include("webhooks.inbound.urls")),
     path("m/<slug:merchant>/", include(merchant_patterns)),
 ]
 

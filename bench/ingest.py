@@ -104,7 +104,7 @@ import json, uuid
 from backoffice.models import Merchant
 from backoffice.audit import SYSTEM
 from payments.sibs.envelope import encrypt, generate_secret
-from webhooks import services
+from webhooks.inbound import services
 merchant = Merchant.objects.create(name="Bench", slug="bench", legal_name="Bench, Lda.", nif="501964843")
 endpoint = services.endpoint_ensure(merchant)
 secret = generate_secret()

@@ -157,7 +157,7 @@ def login(client):
 def eager_celery_and_fresh_keyring():
     """Tasks run inline (never a broker under var/), and no cached webhook secret leaks between tests."""
     from backoffice.celery import app as celery_app
-    from webhooks import keyring
+    from webhooks.inbound import keyring
 
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True

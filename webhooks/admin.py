@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.audit import actor_from_request
-from webhooks import services
+from webhooks.inbound import services
 from webhooks.models import InboundEndpoint, InboundNotification, RejectedNotification, WebhookSecret
 
 

@@ -8,12 +8,12 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         from payments.selectors import timeline
         from webhooks import demo  # noqa: F401  (registers the seed_demo hook)
-        from webhooks.timeline import delivery_entries
+        from webhooks.outbound.timeline import delivery_entries
 
         timeline.register(delivery_entries)
 
         from backoffice import page_sections
-        from webhooks.views import PAYMENT_METHODS_PAGE, inbound_context
+        from webhooks.inbound.views import PAYMENT_METHODS_PAGE, inbound_context
 
         page_sections.register_section(
             page_sections.PageSection(

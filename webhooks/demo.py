@@ -11,7 +11,7 @@ from backoffice import audit
 from backoffice.audit import SYSTEM
 from backoffice.demo import register
 from payments.sibs.envelope import generate_secret
-from webhooks import services
+from webhooks.inbound import services
 from webhooks.models import NotificationType, OutboundWebhook, SecretOrigin, WebhookKind, WebhookSecret
 from webhooks.outbound.keys import key_hint
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from webhooks import services
+from webhooks.inbound import services
 
 
 @shared_task(name="webhooks.process_inbound")

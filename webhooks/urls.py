@@ -1,6 +1,7 @@
 from django.urls import path
 
-from webhooks import views, views_outbound
+from webhooks.inbound import views
+from webhooks.outbound import views as views_outbound
 
 app_name = "webhooks"
 

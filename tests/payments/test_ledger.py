@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from payments.models import Transaction, TransactionEvent
 from tests.webhooks.support import again, deliver, notification, store
-from webhooks import services
+from webhooks.inbound import services
 from webhooks.models import InboundState
 
 T0 = timezone.now() - timedelta(hours=1)

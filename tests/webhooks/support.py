@@ -14,7 +14,7 @@ from backoffice.audit import SYSTEM
 from backoffice.models import Merchant
 from payments.sibs.envelope import CONTENT_TYPE, encrypt, generate_secret
 from payments.sibs.notification import parse_notification
-from webhooks import keyring, services
+from webhooks.inbound import keyring, services
 from webhooks.models import InboundEndpoint, InboundNotification, SecretOrigin, WebhookSecret
 
 

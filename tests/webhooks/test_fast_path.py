@@ -14,8 +14,8 @@ from django.db import close_old_connections
 
 from payments.sibs.envelope import encrypt
 from tests.webhooks.support import add_secret, inbound_path, notification
+from webhooks.inbound.wsgi import with_inbound_fast_path
 from webhooks.models import InboundNotification
-from webhooks.wsgi import with_inbound_fast_path
 
 
 @pytest.fixture
@@ -114,6 +114,6 @@ def test_everything_else_goes_to_django(world, call, path, method):
 def test_an_unexpected_error_is_a_json_500(world, call):
     add_secret(world.loja)
     fast = with_inbound_fast_path(mock.Mock())
-    with mock.patch("webhooks.inbound.keyring.lookup", side_effect=RuntimeError("boom")):
+    with mock.patch("webhooks.inbound.endpoint.keyring.lookup", side_effect=RuntimeError("boom")):
         status, _headers, content = call(fast, inbound_path(world.loja), body=b"x")
     assert status.startswith("500") and json.loads(content)["error"]["type"] == "server_error"

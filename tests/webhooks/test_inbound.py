@@ -20,7 +20,7 @@ from tests.webhooks.support import (
     post_encrypted,
     processing,
 )
-from webhooks import services
+from webhooks.inbound import services
 from webhooks.models import InboundNotification, InboundState, RejectedNotification, WebhookSecret
 
 
@@ -300,7 +300,7 @@ def test_an_oversized_body_is_refused_from_its_content_length(loja, client):
 def test_a_body_longer_than_announced_is_not_read_past_the_limit(loja):
     from django.test import RequestFactory
 
-    from webhooks.inbound import sibs_inbound
+    from webhooks.inbound.endpoint import sibs_inbound
 
     # given: a Content-Length under the limit, and a body far above it
     request = RequestFactory().generic("POST", loja.path, b"A" * 100_000, content_type="text/plain")
@@ -373,7 +373,7 @@ def test_a_secret_added_in_another_process_is_found_on_failure(loja, client):
     new = generate_secret()
     # another process adds it: this process's cache is not invalidated
     services.secret_add(merchant=loja.loja, actor=services.SYSTEM, label="new", canonical=new, origin="entered")
-    with mock.patch("webhooks.keyring.RELOAD_AFTER_FAILURE", 0):
+    with mock.patch("webhooks.inbound.keyring.RELOAD_AFTER_FAILURE", 0):
         assert post_encrypted(client, loja.path, new, notification()).status_code == 200
 
 
@@ -409,7 +409,7 @@ def test_the_rejected_log_is_rate_limited_and_counts_the_rest(loja, client):
     assert RejectedNotification.objects.count() == 3
     assert services.rejected_suppressed_count(loja.loja.pk) == 7
     # next minute: the next stored row says how many were not kept before it
-    with mock.patch("webhooks.services.time.time", return_value=__import__("time").time() + 61):
+    with mock.patch("webhooks.inbound.services.time.time", return_value=__import__("time").time() + 61):
         post_encrypted(client, loja.path, generate_secret(), notification())
     latest = RejectedNotification.objects.order_by("-id").first()
     assert latest.suppressed_before == 7

@@ -20,7 +20,7 @@ from payments.models import Transaction
 from payments.selectors.timeline import build
 from tests.webhooks.outbound_support import make_webhook
 from tests.webhooks.support import again, notification, store
-from webhooks import services
+from webhooks.inbound import services
 from webhooks.models import DeliveryAttempt, DeliveryState, NotificationType, WebhookDelivery
 from webhooks.outbound import (
     claim,
@@ -32,7 +32,7 @@ from webhooks.outbound import (
     send_test,
     sweep,
 )
-from webhooks.timeline import delivery_entries
+from webhooks.outbound.timeline import delivery_entries
 
 
 def process(merchant, payload, capture):
@@ -91,7 +91,7 @@ def test_a_failed_processing_creates_no_delivery(world, loopback_endpoint):
     make_webhook(world.loja, endpoint=loopback_endpoint)
     inbound = store(world.loja, notification())
     with (
-        mock.patch("webhooks.services.outbound.deliveries_create", side_effect=RuntimeError("db blip")),
+        mock.patch("webhooks.inbound.services.outbound.deliveries_create", side_effect=RuntimeError("db blip")),
         pytest.raises(RuntimeError),
     ):
         services.notification_process(inbound_id=inbound.pk)

@@ -217,7 +217,7 @@ def test_delay_raising_with_the_broker_down_leaves_the_delivery_for_the_sweep(
     world, loopback_endpoint, broker_down, django_capture_on_commit_callbacks
 ):
     from tests.webhooks.support import notification, store
-    from webhooks import services
+    from webhooks.inbound import services
     from webhooks.tasks import deliver_webhooks
 
     make_webhook(world.loja, endpoint=loopback_endpoint)

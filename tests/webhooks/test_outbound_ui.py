@@ -678,7 +678,7 @@ def test_two_simultaneous_creations_make_one_webhook(transactional_db):
     from backoffice.access import Access
     from backoffice.audit import Actor
     from tests.conftest import World
-    from webhooks.services_outbound import WebhookData, webhook_create
+    from webhooks.outbound.services import WebhookData, webhook_create
 
     world = World()
     access = Access.for_membership(world.m_alice)

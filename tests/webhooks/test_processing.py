@@ -23,7 +23,7 @@ from kombu.exceptions import OperationalError
 from backoffice.celery import app as celery_app
 from payments.models import Transaction, TransactionEvent
 from tests.webhooks.support import add_secret, inbound_path, notification, post_encrypted, processing, store
-from webhooks import dispatch, services
+from webhooks.inbound import dispatch, services
 from webhooks.models import InboundNotification, InboundState
 from webhooks.tasks import process_inbound, process_inbound_batch
 

@@ -4,7 +4,12 @@ the merchant's own systems (or as an e-mail), with retries, give-up messages and
 Modules: ``classify`` (notification type of a payload), ``resolution`` (which webhook applies),
 ``ssrf`` (where a webhook may point), ``keys``, ``schedule`` (retries), ``transport`` (HTTP),
 ``engine`` (outbox, claims, sending, recording), ``emails``, ``digest``, ``operations`` (test,
-resend, recover). The names below are the public interface.
+resend, recover). The names below are the public interface of the engine.
+
+The pages sit beside it with the app vocabulary: ``services`` (webhook configuration, keys),
+``selectors`` (webhooks, deliveries, health, which webhook applies), ``forms``, ``views``, and
+``timeline`` (deliveries on a transaction's timeline). They are not imported here, so the
+engine loads without them.
 """
 
 from webhooks.outbound.classify import classify

@@ -28,7 +28,8 @@ from backoffice.roles import Capability
 from payments.services import ledger
 from payments.sibs.envelope import BadSecretError, decode_secret, generate_secret
 from payments.sibs.notification import NotificationError, parse_notification
-from webhooks import dispatch, keyring, outbound
+from webhooks import outbound
+from webhooks.inbound import dispatch, keyring
 from webhooks.models import (
     AckStatusCode,
     InboundEndpoint,

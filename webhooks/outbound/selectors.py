@@ -1,8 +1,5 @@
-"""Reads of the webhooks app, always scoped by an Access.
-
-Inbound configuration and the rejected log are merchant-wide: a store-limited membership
-cannot see them, whatever its role.
-"""
+"""Reads of the outbound relay (webhooks, deliveries, health, which webhook applies), always
+scoped by an Access."""
 
 from __future__ import annotations
 
@@ -20,78 +17,10 @@ from backoffice.roles import Capability
 from webhooks.models import (
     DeliveryAttempt,
     DeliveryState,
-    InboundEndpoint,
-    InboundNotification,
-    InboundState,
     NotificationType,
     OutboundWebhook,
-    RejectedNotification,
     WebhookDelivery,
-    WebhookSecret,
 )
-
-
-def _require_merchant_wide(access: Access) -> None:
-    if access.is_store_limited:
-        raise PermissionDenied(_("Inbound notifications are configured for the whole merchant."))
-
-
-def can_see_rejected(access: Access) -> bool:
-    return not access.is_store_limited and (
-        access.can(Capability.MANAGE_PAYMENT_METHODS) or access.can(Capability.MANAGE_WEBHOOKS)
-    )
-
-
-def endpoint_get(*, access: Access) -> InboundEndpoint | None:
-    access.require(Capability.MANAGE_PAYMENT_METHODS)
-    _require_merchant_wide(access)
-    return InboundEndpoint.objects.filter(merchant=access.merchant).first()
-
-
-def secret_list(*, access: Access) -> QuerySet[WebhookSecret]:
-    access.require(Capability.MANAGE_PAYMENT_METHODS)
-    _require_merchant_wide(access)
-    return (
-        WebhookSecret.objects.filter(merchant=access.merchant)
-        .select_related("created_by")
-        .defer("secret")
-        .order_by("revoked_at", "-created_at", "-pk")
-    )
-
-
-def secret_get(*, access: Access, pk: int) -> WebhookSecret:
-    return get_object_or_404(secret_list(access=access), pk=pk)
-
-
-def rejected_list(*, access: Access) -> QuerySet[RejectedNotification]:
-    """Readable with either capability: it is gateway set-up and delivery diagnostics both."""
-    if not can_see_rejected(access):
-        raise PermissionDenied(_("Your role does not allow this."))
-    return RejectedNotification.objects.filter(merchant=access.merchant).order_by("-received_at", "-id")
-
-
-def failed_inbound_list(*, access: Access) -> QuerySet[InboundNotification]:
-    """Notifications that were acknowledged and stored but could not be processed."""
-    if not can_see_rejected(access):
-        raise PermissionDenied(_("Your role does not allow this."))
-    return (
-        InboundNotification.objects.filter(merchant=access.merchant, state=InboundState.FAILED)
-        .only("notification_id", "transaction_ref", "received_at", "attempts", "last_error")
-        .order_by("-received_at", "-id")
-    )
-
-
-# =========================================================================== outbound relay
-#
-# Webhook configurations and their deliveries take ``MANAGE_WEBHOOKS``. A store-limited
-# administrator sees the webhooks of their stores and of those stores' terminals, never a
-# merchant-wide one (it also carries the other stores' notifications), and the deliveries of the
-# webhooks they see. Every query below is bounded: by the merchant's webhooks (a handful), by a
-# page size on an index, or by a 24-hour window on an index.
-
-DELIVERY_PAGE_SIZE = 50
-ATTEMPTS_SHOWN = 100
-HEALTH_WINDOW = timedelta(hours=24)
 
 
 def _webhook_visibility(access: Access) -> Q:
@@ -155,6 +84,14 @@ def _visible_deliveries(access: Access) -> QuerySet[WebhookDelivery]:
     return qs
 
 
+# Webhook configurations and their deliveries take ``MANAGE_WEBHOOKS``. A store-limited
+# administrator sees the webhooks of their stores and of those stores' terminals, never a
+# merchant-wide one (it also carries the other stores' notifications), and the deliveries of the
+# webhooks they see. Every query below is bounded: by the merchant's webhooks (a handful), by a
+# page size on an index, or by a 24-hour window on an index.
+DELIVERY_PAGE_SIZE = 50
+ATTEMPTS_SHOWN = 100
+HEALTH_WINDOW = timedelta(hours=24)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

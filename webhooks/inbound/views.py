@@ -23,8 +23,8 @@ from backoffice import page_sections
 from backoffice.access import merchant_view
 from backoffice.audit import actor_from_request
 from backoffice.roles import Capability
-from webhooks import selectors, services
-from webhooks.forms import InboundSettingsForm, SecretEnterForm, SecretGenerateForm
+from webhooks.inbound import selectors, services
+from webhooks.inbound.forms import InboundSettingsForm, SecretEnterForm, SecretGenerateForm
 
 PAYMENT_METHODS_PAGE = "payment_methods"
 

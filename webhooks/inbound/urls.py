@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from webhooks.inbound import not_found, sibs_inbound
+from webhooks.inbound.endpoint import not_found, sibs_inbound
 
 app_name = "inbound"
 

@@ -32,7 +32,7 @@ PREFIX = "/hooks/sibs/"
 
 
 def with_inbound_fast_path(django_application):
-    from webhooks.inbound import server_error, sibs_inbound
+    from webhooks.inbound.endpoint import server_error, sibs_inbound
 
     def application(environ, start_response):
         path = environ.get("PATH_INFO", "")

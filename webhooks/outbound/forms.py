@@ -1,4 +1,4 @@
-"""Forms of the inbound configuration. Validation of substance lives in the services."""
+"""Forms of the outbound webhooks pages. Validation of substance lives in the services."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from backoffice.access import Access
 from backoffice.forms import ScopeChoiceMixin
 from webhooks.models import (
-    AckStatusCode,
     DeliveryState,
     NotificationType,
     WebhookKind,
@@ -22,35 +21,6 @@ from webhooks.models import (
 
 # How far back "recover since" reaches: a delivery is given up on after two months at most.
 RECOVER_WINDOW = timedelta(days=62)
-
-
-class SecretGenerateForm(forms.Form):
-    prefix = "generate"
-    label = forms.CharField(label=_("Label"), max_length=100, required=False, help_text=_("For example “SIBS QLY”."))
-
-
-class SecretEnterForm(forms.Form):
-    prefix = "enter"
-    label = forms.CharField(label=_("Label"), max_length=100, required=False)
-    secret = forms.CharField(
-        label=_("Secret from SIBS Backoffice"),
-        max_length=200,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text=_("44 Base64 characters, ending in “=”."),
-    )
-
-
-class InboundSettingsForm(forms.Form):
-    prefix = "inbound"
-    ack_status_code = forms.ChoiceField(
-        label=_("statusCode in the acknowledgement"),
-        choices=AckStatusCode.choices,
-        help_text=_("SIBS documents disagree; “200” unless SIBS asks you for “000”."),
-    )
-
-
-# =========================================================================== outbound webhooks
 
 
 class KeyChoice(models.TextChoices):

@@ -46,8 +46,8 @@ from payments.sibs.envelope import (
     decrypt,
 )
 from payments.sibs.notification import MAX_ID_LENGTH, NotificationError
-from webhooks import keyring, services
-from webhooks.services import Rejection
+from webhooks.inbound import keyring, services
+from webhooks.inbound.services import Rejection
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _HEADER_VALUE_MAX = 512

@@ -30,8 +30,11 @@ from backoffice.access import merchant_view
 from backoffice.audit import actor_from_request
 from backoffice.crypto import SecretDecryptionError, decrypt_secret, encrypt_secret
 from backoffice.roles import Capability
-from webhooks import outbound, selectors, services_outbound
-from webhooks.forms import (
+from webhooks import outbound
+from webhooks.models import DeliveryState, WebhookKind
+from webhooks.outbound import selectors
+from webhooks.outbound import services as services_outbound
+from webhooks.outbound.forms import (
     DeliveryFilterForm,
     KeyChoice,
     OutboundWebhookForm,
@@ -39,7 +42,6 @@ from webhooks.forms import (
     ResolutionForm,
     RotateKeyForm,
 )
-from webhooks.models import DeliveryState, WebhookKind
 from webhooks.outbound.operations import RECOVER_LIMIT
 
 MANAGE = Capability.MANAGE_WEBHOOKS
