@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render as render_template
 
+from backoffice.access import merchant_view
+from backoffice.navigation import BY_KEY
+
 ContextBuilder = Callable[[HttpRequest, dict], dict | None]
 
 
@@ -75,3 +78,15 @@ def render(request: HttpRequest, page_key: str, *, status: int = 200, **override
     if page.no_store:
         response["Cache-Control"] = "no-store"
     return response
+
+
+def section_placeholder(key: str):
+    """A section that has nothing yet says what it will hold: no dead links."""
+    section = BY_KEY[key]
+
+    @merchant_view(section.capability)
+    def view(request: HttpRequest) -> HttpResponse:
+        return render_template(request, "backoffice/section_empty.html", {"section": section, "active": key})
+
+    view.__name__ = f"{key}_placeholder"
+    return view

@@ -20,7 +20,7 @@ from backoffice.access import merchant_view
 from backoffice.audit import actor_from_request
 from backoffice.forms import ActivationForm, ApiKeyForm, AuditFilterForm, InviteForm, MembershipForm
 from backoffice.models import Membership
-from backoffice.navigation import BY_KEY, SECTIONS
+from backoffice.navigation import SECTIONS
 from backoffice.roles import Capability, Role
 
 
@@ -53,18 +53,6 @@ def merchant_home(request: HttpRequest) -> HttpResponse:
         if request.access.can(section.capability):
             return redirect(section.url_name, merchant=request.access.merchant.slug)
     raise PermissionDenied
-
-
-def section_placeholder(key: str):
-    """A section that has nothing yet says what it will hold: no dead links."""
-    section = BY_KEY[key]
-
-    @merchant_view(section.capability)
-    def view(request: HttpRequest) -> HttpResponse:
-        return render(request, "backoffice/section_empty.html", {"section": section, "active": key})
-
-    view.__name__ = f"{key}_placeholder"
-    return view
 
 
 @never_cache

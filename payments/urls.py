@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backoffice.views import section_placeholder
+from backoffice.page_sections import section_placeholder
 from payments.views import detail as views_detail
 from payments.views import list as views_list
 from payments.views import methods as views

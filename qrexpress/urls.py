@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backoffice.views import section_placeholder
+from backoffice.page_sections import section_placeholder
 
 app_name = "qrexpress"
 

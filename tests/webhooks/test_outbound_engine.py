@@ -193,7 +193,7 @@ def test_a_broker_down_at_enqueue_leaves_the_delivery_due_for_the_sweep(
     world, loopback_endpoint, django_capture_on_commit_callbacks
 ):
     make_webhook(world.loja, endpoint=loopback_endpoint)
-    with mock.patch("webhooks.tasks.deliver_webhooks.apply_async", side_effect=OSError("broker down")):
+    with mock.patch("webhooks.outbound.tasks.deliver_webhooks.apply_async", side_effect=OSError("broker down")):
         inbound = process(world.loja, notification(), django_capture_on_commit_callbacks)
     inbound.refresh_from_db()
     assert inbound.state == "processed"
@@ -230,7 +230,7 @@ def test_a_database_blip_while_recording_never_marks_delivered_and_the_sweep_sen
 
 def test_a_claim_is_exclusive_until_its_lease_ends(world, loopback_endpoint, django_capture_on_commit_callbacks):
     make_webhook(world.loja, endpoint=loopback_endpoint)
-    with mock.patch("webhooks.tasks.deliver_webhooks.apply_async", side_effect=OSError("broker down")):
+    with mock.patch("webhooks.outbound.tasks.deliver_webhooks.apply_async", side_effect=OSError("broker down")):
         process(world.loja, notification(), django_capture_on_commit_callbacks)
     first = claim(limit=5)
     assert len(first) == 1

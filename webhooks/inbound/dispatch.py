@@ -35,7 +35,7 @@ PAUSE_AFTER_FAILURE = 30.0
 
 
 def publish(ids: list[int]) -> None:
-    from webhooks.tasks import process_inbound_batch
+    from webhooks.inbound.tasks import process_inbound_batch
 
     # No publish retries: the sweep is the retry.
     process_inbound_batch.apply_async((ids,), retry=False)

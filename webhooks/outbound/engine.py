@@ -128,7 +128,7 @@ def enqueue(delivery_ids: list[int]) -> bool:
     sweep sends them. Returns whether the task was queued."""
     if not delivery_ids:
         return True
-    from webhooks.tasks import deliver_webhooks
+    from webhooks.outbound.tasks import deliver_webhooks
 
     try:
         deliver_webhooks.apply_async((list(delivery_ids),), retry=False)

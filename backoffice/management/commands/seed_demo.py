@@ -60,7 +60,6 @@ class Command(BaseCommand):
             logins = [self._user(merchant, stores, *spec) for spec in USERS]
             api_key = self._api_key(merchant) if options["json"] else None
             extra = self._extensions(merchant)
-            self._connect_sandbox(merchant, extra)
         if options["json"]:
             payload = {
                 "merchant": {"slug": merchant.slug, "name": merchant.name, "nif": merchant.nif},
@@ -144,26 +143,6 @@ class Command(BaseCommand):
             access=access, actor=Actor(user=owner), name=DEMO_KEY_NAME, role=Role.OWNER
         )
         return plaintext
-
-    def _connect_sandbox(self, merchant, facts: dict) -> None:
-        """Point the built-in sandbox gateway at the demo merchant's inbound URL and secret.
-
-        With both ends configured, sandbox traffic (beat, or ``simulate_traffic``) arrives as
-        real encrypted notifications and becomes transactions, exactly as SIBS's would.
-        """
-        gateway = facts.get("gateway")
-        if not settings.SANDBOX_ENABLED or not gateway or not facts.get("inbound_url"):
-            return
-        from sandbox.services import sandbox_configure
-
-        sandbox_configure(
-            client_id=gateway["client_id"],
-            bearer_token=gateway["bearer_token"],
-            terminal_ids=gateway["terminal_ids"],
-            notification_url=facts["inbound_url"],
-            notification_secret=facts["webhook_secret"],
-            merchant_name=merchant.name,
-        )
 
     def _extensions(self, merchant) -> dict:
         """Demo data other apps add (inbound webhook URL and secret, sandbox traffic…)."""
