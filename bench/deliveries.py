@@ -12,8 +12,11 @@ What it does, all on this machine and over loopback only:
 4. runs the engine's pump (claim with ``FOR UPDATE SKIP LOCKED``, encrypt, POST on reused
    connections from ``WEBHOOK_SEND_THREADS`` threads, check the acknowledgement, record the
    attempt) until every delivery is delivered; a warm-up batch goes first;
-5. prints deliveries per second, the attempts recorded per second, and p50/p99 of the attempt
-   durations as recorded in the database.
+5. prints deliveries per second, the attempts recorded per second, the worker's CPU per
+   delivery, and p50/p99 of the attempt durations as recorded in the database;
+6. measures, in the same run, the limit: a bare urllib3 keep-alive client (one process, the same
+   number of threads) posting bodies of the same size to a bare loopback HTTP/1.1 server (its own
+   process) that answers a fixed 200, and prints the ratio of the worker's rate to it.
 
     make bench-deliveries
     .venv/bin/python bench/deliveries.py --count 5000 --threads 8
@@ -140,8 +143,66 @@ def worker(count: int, warmup: int, url: str, key: str) -> None:
     if durations:
         p99 = durations[min(len(durations) - 1, int(len(durations) * 0.99))]
         print(f"attempt duration: p50 {statistics.median(durations):.0f} ms, p99 {p99} ms")
+    print(f"worker CPU per delivery: {cpu / max(delivered, 1) * 1000:.2f} ms")
+    print(f"RESULT deliveries_per_s={delivered / elapsed:.1f}")
     if delivered != count:
         raise SystemExit(f"only {delivered} of {count} delivered")
+
+
+BARE_BODY_BYTES = 1100  # about the size of an encrypted notification body
+
+
+def bare_server() -> None:
+    """A bare HTTP/1.1 keep-alive server answering a fixed 200: the other end of the limit."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    answer = b'{"statusCode":"200","statusMsg":"Success"}'
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    print(f"http://127.0.0.1:{server.server_address[1]}/hook", flush=True)
+    server.serve_forever()
+
+
+def bare_client(url: str, count: int, threads: int) -> None:
+    """The limit: a bare urllib3 keep-alive pool posting from ``threads`` threads, one process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import urllib3
+
+    http = urllib3.PoolManager(maxsize=threads * 2, retries=False)
+    body = b"x" * BARE_BODY_BYTES
+    headers = {"Content-Type": "text/plain", "X-Initialization-Vector": "a" * 16, "X-Authentication-Tag": "b" * 24}
+
+    def one(_):
+        response = http.request("POST", url, body=body, headers=headers)
+        return response.status
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, range(min(count, 300))))  # warm-up: connections open
+        started, cpu_started = time.perf_counter(), time.process_time()
+        statuses = list(pool.map(one, range(count)))
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    assert statuses.count(200) == count
+    print(
+        f"bare urllib3 client, {threads} threads, bare server: {count / elapsed:.0f} POST/s, "
+        f"{cpu / count * 1000:.2f} ms CPU each"
+    )
+    print(f"RESULT bare_per_s={count / elapsed:.1f}")
 
 
 def main() -> None:
@@ -151,9 +212,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="WEBHOOK_SEND_THREADS (default: the setting's)")
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--child", nargs=2, metavar=("URL", "KEY"), help=argparse.SUPPRESS)
+    parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bare-client", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         worker(args.count, args.warmup, *args.child)
+        return
+    if args.bare_server:
+        bare_server()
+        return
+    if args.bare_client:
+        bare_client(args.bare_client, args.count, args.threads or 8)
         return
 
     from cryptography.fernet import Fernet
@@ -197,12 +266,54 @@ def main() -> None:
         )
         url = endpoint.stdout.readline().strip()
         print(f"endpoint {url} (own process); {args.count} deliveries…", flush=True)
-        subprocess.run(  # noqa: S603
+        run = subprocess.run(  # noqa: S603
             [PYTHON, __file__, "--count", str(args.count), "--warmup", str(args.warmup), "--child", url, key],
             cwd=ROOT,
             env=env,
             check=True,
+            capture_output=True,
+            text=True,
         )
+        print(run.stdout, end="", flush=True)
+        bare = subprocess.Popen(  # noqa: S603
+            [PYTHON, __file__, "--bare-server"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        )
+        try:
+            bare_url = bare.stdout.readline().strip()
+            threads = args.threads or int(
+                subprocess.run(  # noqa: S603
+                    [
+                        PYTHON,
+                        "-c",
+                        "import django; django.setup(); from django.conf import settings; "
+                        "print(settings.WEBHOOK_SEND_THREADS)",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout.strip()
+            )
+            limit = subprocess.run(  # noqa: S603
+                [PYTHON, __file__, "--count", str(args.count), "--threads", str(threads), "--bare-client", bare_url],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            print(limit.stdout, end="", flush=True)
+        finally:
+            bare.terminate()
+            bare.wait(10)
+        figures = {}
+        for line in (run.stdout + limit.stdout).splitlines():
+            if line.startswith("RESULT "):
+                key_, _, value = line[7:].partition("=")
+                figures[key_] = float(value)
+        ratio = figures["deliveries_per_s"] / figures["bare_per_s"]
+        print(f"ratio to the bare urllib3 client: {ratio:.2f} (goal: at least 0.60)")
     finally:
         if endpoint is not None:
             endpoint.terminate()

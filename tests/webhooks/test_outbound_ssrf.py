@@ -151,12 +151,17 @@ def test_the_transport_refuses_tls_below_1_2():
 
     from webhooks.outbound.transport import new_session
 
+    import urllib3
+
     session = new_session()
-    adapter = session.get_adapter("https://shop.example/")
-    context = adapter.poolmanager.connection_pool_kw["ssl_context"]
+    pool = session.connection_from_url("https://shop.example/")
+    context = pool.conn_kw["ssl_context"]
     assert context.minimum_version == ssl.TLSVersion.TLSv1_2
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
-    assert session.trust_env is False
+    # No proxy from the environment, no retries, connections checked against the SSRF rules.
+    assert not isinstance(session, urllib3.ProxyManager)
+    assert session.connection_pool_kw["retries"].total is False
+    assert pool.ConnectionCls.__name__ == "CheckedHTTPSConnection"
 
 
 # --------------------------------------------------------------------------- keys

@@ -215,11 +215,35 @@ def claim(
         WebhookDelivery.objects.filter(pk__in=chosen, state=DeliveryState.PENDING, next_attempt_at__lte=now).update(
             lease_token=token, leased_until=lease_end, next_attempt_at=lease_end
         )
-    return list(
-        WebhookDelivery.objects.filter(pk__in=chosen, lease_token=token)
-        .select_related("webhook", "webhook__merchant", "inbound")
-        .order_by("pk")
+    return _loaded(
+        list(
+            WebhookDelivery.objects.filter(pk__in=chosen, lease_token=token)
+            .select_related("inbound")
+            .defer("payload")
+            .order_by("pk")
+        )
     )
+
+
+def _loaded(deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
+    """Attach each delivery's webhook (with its merchant) and, for tests and resends without a
+    stored notification, its payload: one query each for the whole batch, and each webhook's key
+    decrypted once per batch rather than once per delivery."""
+    if not deliveries:
+        return deliveries
+    webhooks = OutboundWebhook.objects.select_related("merchant").in_bulk({d.webhook_id for d in deliveries})
+    without_inbound = [d.pk for d in deliveries if d.inbound_id is None]
+    payloads = (
+        dict(WebhookDelivery.objects.filter(pk__in=without_inbound).values_list("pk", "payload"))
+        if without_inbound
+        else {}
+    )
+    for delivery in deliveries:
+        delivery.webhook = webhooks[delivery.webhook_id]
+        if delivery.inbound_id is None:
+            # The deferred field's value, set here: no query when a sending thread reads it.
+            delivery.payload = payloads.get(delivery.pk, "")
+    return deliveries
 
 
 # --------------------------------------------------------------------------- sending
