@@ -9,7 +9,11 @@ What it does, all on this machine and over loopback only:
 5. posts the notifications at it with ``wrk`` (if installed) or a Python load generator, closed
    loop, ``--connections`` at a time, for at most ``--duration`` seconds;
 6. prints acknowledgements per second, rows stored per second (counted in the database), and
-   p50/p99 acknowledgement latency.
+   p50/p99 acknowledgement latency;
+7. measures, in the same run, the two limits beside it and the ratio to each: PostgreSQL's
+   durable single-row INSERT rate (``pgbench``, the same number of connections, one INSERT per
+   transaction, ``synchronous_commit`` as configured) and a bare WSGI answer (``bench/bare_wsgi.py``)
+   served by the same web server configuration under the same load.
 
 No worker runs: processing is not measured, only what SIBS waits for. The Celery broker is the
 embedded SQLite one by default (each notification is one SQLite write, as in ``make run``);
@@ -366,6 +370,8 @@ def main() -> int:
                 args.app,
             ]
         server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
+        bare_command = [args.app if part == args.app else part for part in command]
+        bare_command[bare_command.index(args.app)] = "bench.bare_wsgi:app"
         wait_until_up(port)
         python_load(port, url, warm, min(args.connections, 4), 30)  # warm caches and connections
         before = stored_rows(env)
@@ -388,13 +394,24 @@ def main() -> int:
             result = python_load(port, url, load, args.connections, args.duration)
         cpu_web, cpu_pg = cpu_seconds(server.pid) - cpu_web, postgres_cpu_seconds() - cpu_pg
         stored = stored_rows(env) - before
+        stop(server)
+        server = None
+        limit_seconds = min(args.duration, 10)
+        print(f"limit 1: pgbench single-row INSERT, {args.connections} connections, {limit_seconds:g} s…", flush=True)
+        insert_rate = pgbench_insert_rate(args.pg, dbname, args.connections, limit_seconds, workdir)
+        print(f"limit 2: bare WSGI answer on the same server configuration, {limit_seconds:g} s…", flush=True)
+        server = subprocess.Popen(  # noqa: S603
+            bare_command, cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, start_new_session=True
+        )
+        wait_until_up(port)
+        python_load(port, url, warm, min(args.connections, 4), 3)
+        if loader == "wrk":
+            bare = wrk_load(port, url, workdir / "load.tsv", args.connections, limit_seconds, workdir)
+        else:
+            bare = python_load(port, url, load, args.connections, limit_seconds)
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+            stop(server)
         pg_admin(args.pg, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         if args.broker == "redis":
             import redis
@@ -419,7 +436,62 @@ def main() -> int:
     print(f"latency max         {result['max_us'] / 1000:.2f} ms")
     if acks:
         print(f"CPU per notification  web {cpu_web / acks * 1000:.2f} ms, PostgreSQL {cpu_pg / acks * 1000:.2f} ms")
+    bare_rate = (bare["requests"] - bare["non2xx"]) / (bare["duration_us"] / 1e6)
+    print(
+        f"limit: PostgreSQL durable single-row INSERT  {insert_rate:,.0f} /s  "
+        f"(stored / limit {stored / seconds / insert_rate:.2f})"
+    )
+    print(
+        f"limit: bare WSGI answer, same server         {bare_rate:,.0f} /s  "
+        f"(acknowledged / limit {acks / seconds / bare_rate:.2f})"
+    )
     return 0
+
+
+def stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+def pgbench_insert_rate(pg: str, dbname: str, connections: int, seconds: float, workdir: Path) -> float:
+    """Committed single-row INSERTs per second into a table shaped like a stored notification."""
+    import psycopg
+
+    with psycopg.connect(f"{pg}/{dbname}", autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE bench_insert "
+            "(id bigserial PRIMARY KEY, notification_id text, body text, received_at timestamptz)"
+        )
+    script = workdir / "insert.sql"
+    script.write_text(
+        "INSERT INTO bench_insert (notification_id, body, received_at) "
+        "VALUES (md5(random()::text), repeat('x', 1100), now());\n"
+    )
+    out = subprocess.run(  # noqa: S603
+        [
+            shutil.which("pgbench") or "pgbench",
+            "-n",
+            "-c",
+            str(connections),
+            "-j",
+            str(min(connections, 2)),
+            "-T",
+            str(int(seconds)),
+            "-f",
+            str(script),
+            f"{pg}/{dbname}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for line in out.splitlines():
+        if line.startswith("tps = "):
+            return float(line.split()[2])
+    raise SystemExit(f"pgbench gave no rate:\n{out}")
 
 
 if __name__ == "__main__":
