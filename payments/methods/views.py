@@ -194,6 +194,11 @@ def entity_disable(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------- mandates and tokens
 
 
+def _printable(text: str) -> str:
+    # A search box's text goes into a query: no NUL or control characters (PostgreSQL refuses NUL).
+    return "".join(c for c in text if c.isprintable())
+
+
 MANDATE_STATUSES = [
     ("active", _("Active")),
     ("suspended", _("Suspended")),
@@ -205,7 +210,7 @@ MANDATE_STATUSES = [
 
 @merchant_view(MANAGE)
 def mandates(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[:100]
+    query = _printable(request.GET.get("q", ""))[:100]
     status = request.GET.get("status", "")
     if status not in dict(MANDATE_STATUSES):
         status = ""
@@ -243,7 +248,7 @@ def mandate_detail(request: HttpRequest, mandate_id: str) -> HttpResponse:
 
 @merchant_view(MANAGE)
 def tokens(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[:64]
+    query = _printable(request.GET.get("q", ""))[:64]
     return render(
         request,
         "payments/methods/tokens.html",
