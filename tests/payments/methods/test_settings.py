@@ -104,7 +104,7 @@ def test_an_entity_in_use_cannot_be_disabled(world):
 
 
 def test_entities_are_five_digits_and_unique(world):
-    for bad in ("1234", "123456", "12a45", "１２３４５", ""):
+    for bad in ("1234", "123456", "12a45", "\uff11\uff12\uff13\uff14\uff15", ""):
         with pytest.raises(ValidationError):
             entity(world, bad)
     entity(world, "21234")
