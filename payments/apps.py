@@ -7,6 +7,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from payments import demo  # noqa: F401  (registers the seed_demo hook)
+        from payments.methods import demo as methods_demo  # noqa: F401  (and the payment methods')
         from payments.selectors import operations_panel, timeline
 
         timeline.register(operations_panel.timeline_entries)

@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from backoffice.access import Access
 from backoffice.models import Store, Terminal
-from payments.methods.catalogue import SETTINGS, Method
+from payments.methods.catalogue import DEFAULTS, SETTINGS, Method
 from payments.methods.models import MethodCheck, MethodRequest, MethodSetting, PaymentEntity
-from payments.methods.resolution import MERCHANT, STORE, TERMINAL, Configuration, Scope, Value
+from payments.methods.resolution import DEFAULT, MERCHANT, STORE, TERMINAL, Configuration, Scope, Value
 from payments.models import Transaction, TransactionState
 from payments.sibs.enums import TokenType
 
@@ -69,6 +69,15 @@ def resolve_at(config: Configuration, scope: Scope, terminal: Terminal | None, m
     if terminal is not None:
         return config.for_terminal(terminal, method)
     return config.resolve(scope, method)
+
+
+def inherited_at(config: Configuration, scope: Scope, terminal: Terminal | None, method: str) -> dict[str, Value]:
+    """What a level inherits for each field it leaves empty: the level above's values."""
+    if scope.level == TERMINAL and terminal is not None:
+        return config.resolve(Scope(STORE, store_id=terminal.store_id), method)
+    if scope.level == STORE:
+        return config.resolve(Scope(MERCHANT), method)
+    return {name: Value(DEFAULTS[name], DEFAULT) for name in ("enabled", *SETTINGS.get(method, ()))}
 
 
 # --------------------------------------------------------------------------- the matrix
@@ -207,10 +216,11 @@ def entity_get(*, access: Access, pk: int) -> PaymentEntity:
 def request_list(*, access: Access) -> QuerySet[MethodRequest]:
     requests = MethodRequest.objects.filter(merchant=access.merchant).prefetch_related("stores", "terminals", "events")
     if access.is_store_limited:
-        # Requests that touch only the person's stores.
-        outside = MethodRequest.objects.filter(merchant=access.merchant).filter(
-            Q(stores__isnull=False) & ~Q(stores__in=access.store_ids)
-            | Q(terminals__isnull=False) & ~Q(terminals__store_id__in=access.store_ids)
+        # Only requests that touch nothing outside the person's stores.
+        other_stores = Store.objects.filter(merchant=access.merchant).exclude(pk__in=access.store_ids)
+        other_terminals = Terminal.objects.filter(merchant=access.merchant).exclude(store_id__in=access.store_ids)
+        outside = MethodRequest.objects.filter(
+            Q(stores__in=other_stores) | Q(terminals__in=other_terminals), merchant=access.merchant
         )
         requests = requests.exclude(pk__in=outside.values("pk"))
     return requests.select_related("requested_by")

@@ -15,10 +15,10 @@ from backoffice.access import merchant_view
 from backoffice.audit import actor_from_request
 from backoffice.roles import Capability
 from payments.methods import selectors
-from payments.methods.catalogue import DEFAULTS, SETTINGS, Method
+from payments.methods.catalogue import SETTINGS, Method
 from payments.methods.forms import EntityForm, RequestForm, SettingForm, initial_for
 from payments.methods.models import CheckOutcome, RequestState
-from payments.methods.resolution import DEFAULT, MERCHANT, STORE, TERMINAL, Scope, Value
+from payments.methods.resolution import MERCHANT, STORE, TERMINAL
 from payments.methods.services import check as check_services
 from payments.methods.services import requests as request_services
 from payments.methods.services import settings as setting_services
@@ -70,13 +70,7 @@ def setting_edit(request: HttpRequest, scope: str, method: str) -> HttpResponse:
         raise Http404 from None
     editable = not (parsed.level == MERCHANT and access.is_store_limited)
     config = selectors.configuration(access=access)
-    # What applies above this level: the values this level inherits when it leaves a field empty.
-    if parsed.level == TERMINAL:
-        above = config.resolve(Scope(STORE, store_id=terminal.store_id), method)
-    elif parsed.level == STORE:
-        above = config.resolve(Scope(MERCHANT), method)
-    else:
-        above = {name: Value(DEFAULTS[name], DEFAULT) for name in ("enabled", *SETTINGS.get(method, ()))}
+    above = selectors.inherited_at(config, parsed, terminal, method)
     effective = selectors.resolve_at(config, parsed, terminal, method)
     kwargs = {"access": access, "method": method, "inherited": above, "top": parsed.level == MERCHANT}
     status = 200
@@ -160,7 +154,7 @@ def entities(request: HttpRequest) -> HttpResponse:
                     entity=form.cleaned_data["entity"],
                     description=form.cleaned_data["description"],
                 )
-            except (ValidationError, PermissionDenied) as exc:
+            except ValidationError as exc:  # PermissionDenied (a store-limited person) is a 403
                 _errors_into(form, exc)
             else:
                 messages.success(request, _("Payment entity %(entity)s added.") % {"entity": entity.entity})

@@ -170,3 +170,15 @@ def test_the_matrix_lists_requests_with_their_history(world, login):
     world.m_adam.stores.set([world.porto])
     page = login(world.adam).get("/m/loja/payment-methods/").content.decode()
     assert 'data-request="' not in page
+
+
+def test_a_store_limited_administrator_sees_only_requests_within_their_stores(world):
+    from payments.methods.selectors import request_list
+    from tests.payments.ops_support import access_of
+
+    mine = make_request(world, stores=[world.porto], terminals=[world.t_porto])
+    make_request(world, stores=[world.porto, world.lisboa], terminals=[])
+    make_request(world, stores=[], terminals=[world.t_lisboa])
+    world.m_adam.stores.set([world.porto])
+    assert list(request_list(access=access_of(world.m_adam))) == [mine]
+    assert request_list(access=access_of(world.m_alice)).count() == 3

@@ -182,3 +182,14 @@ def test_other_roles_change_nothing(world, role):
     membership = {m.user: m for m in (world.m_bob, world.m_fiona, world.m_victor, world.m_quinn)}[world.by_role(role)]
     with pytest.raises(PermissionDenied):
         save(world, MERCHANT_SCOPE, "MBWAY", membership=membership, enabled=True)
+
+
+def test_the_demo_offers_methods_at_the_merchant_level(world):
+    from payments.methods.demo import payment_methods_demo
+
+    payment_methods_demo(world.loja)
+    payment_methods_demo(world.loja)  # a second run changes nothing
+    values = effective(world, world.t_porto, "REFERENCE")
+    assert values["enabled"].value is True and values["enabled"].source == MERCHANT
+    assert values["reference_entity"].value.entity == "21234"
+    assert MethodSetting.objects.count() == 3
