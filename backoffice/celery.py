@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
@@ -32,6 +33,12 @@ app.conf.update(
         "sweep-webhook-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": 30.0, "options": {"expires": 25}},
         "webhook-failure-digest": {"task": "webhooks.failure_digest", "schedule": 300.0, "options": {"expires": 240}},
         "sweep-pending-transactions": {"task": "payments.sweep_status", "schedule": 60.0},
+        # Check with SIBS, daily: which methods each terminal really has active at the gateway.
+        "check-payment-methods": {
+            "task": "payments.methods.check_all",
+            "schedule": crontab(hour=5, minute=15),
+            "options": {"expires": 3600},
+        },
         # The sandbox gateway: simulated customers act and due notifications (re)deliver, and
         # a gentle stream of demo traffic. Both do nothing unless SANDBOX_ENABLED.
         "sandbox-tick": {"task": "sandbox.tick", "schedule": 5.0, "options": {"expires": 30}},
@@ -39,3 +46,4 @@ app.conf.update(
     },
 )
 app.autodiscover_tasks()
+app.autodiscover_tasks(["payments.methods"])

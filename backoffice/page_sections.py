@@ -6,6 +6,13 @@ inbound notifications section comes from ``webhooks``): each section has a templ
 function that answers ``None`` when the section does not apply to this person. Everyone renders the
 page through :func:`render`, including another app's POST view that re-renders it with its form
 and errors; the menu in :mod:`backoffice.navigation` works the same way.
+
+A page may also be a set of tabs (the Payment methods page: Methods, Payment entities, Authorised
+payments, Tokens, Credentials from ``payments``; Inbound notifications from ``webhooks``). Each tab
+is its own view and template in the app that owns it; the app registers a :class:`PageTab` (its
+label, URL name, capability, order) and every tab's template draws the same bar with
+``{% page_tab_bar "<page>" "<tab>" %}`` (``backoffice/templatetags/page_tabs.py``), which shows
+the tabs this person may open. No app needs another's views to link to its tab.
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render as render_template
+from django.urls import reverse
+from django.utils.functional import Promise
 
-from backoffice.access import merchant_view
+from backoffice.access import Access, merchant_view
 from backoffice.navigation import BY_KEY
+from backoffice.roles import Capability
 
 ContextBuilder = Callable[[HttpRequest, dict], dict | None]
 
@@ -40,8 +50,22 @@ class PageSection:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class PageTab:
+    page: str
+    key: str
+    label: Promise | str
+    url_name: str
+    capability: Capability
+    order: int = 100
+    # Tabs about the whole merchant (inbound secrets, the refund threshold) are not shown to
+    # people limited to some stores.
+    merchant_wide: bool = False
+
+
 _PAGES: dict[str, Page] = {}
 _SECTIONS: dict[str, dict[str, PageSection]] = {}
+_TABS: dict[str, dict[str, PageTab]] = {}
 
 
 def register_page(page: Page) -> Page:
@@ -53,6 +77,35 @@ def register_section(section: PageSection) -> PageSection:
     """Register (or replace, by key) a section of a page; registering twice is harmless."""
     _SECTIONS.setdefault(section.page, {})[section.key] = section
     return section
+
+
+def register_tab(tab: PageTab) -> PageTab:
+    """Register (or replace, by key) a tab of a page; registering twice is harmless."""
+    _TABS.setdefault(tab.page, {})[tab.key] = tab
+    return tab
+
+
+def tabs_of(page_key: str, access: Access | None) -> list[PageTab]:
+    """The tabs of a page this access may open, in order."""
+    if access is None:
+        return []
+    tabs = sorted(_TABS.get(page_key, {}).values(), key=lambda t: (t.order, t.key))
+    return [t for t in tabs if access.can(t.capability) and not (t.merchant_wide and access.is_store_limited)]
+
+
+def tab_links(page_key: str, access: Access | None, active: str) -> list[dict]:
+    """The tab bar: label, address and whether it is the one shown."""
+    if access is None:
+        return []
+    return [
+        {
+            "key": tab.key,
+            "label": tab.label,
+            "url": reverse(tab.url_name, kwargs={"merchant": access.merchant.slug}),
+            "active": tab.key == active,
+        }
+        for tab in tabs_of(page_key, access)
+    ]
 
 
 def sections_of(page_key: str) -> list[PageSection]:

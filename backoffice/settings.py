@@ -294,6 +294,9 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 vars().update(email_settings(env_str("EMAIL_URL", f"file://{VAR_DIR / 'mail'}"), base_dir=str(BASE_DIR)))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SIBS Backoffice <backoffice@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where requests for a new payment method go (platform staff move them on in the Django admin);
+# empty: they are only listed in the admin.
+PLATFORM_SUPPORT_EMAIL = env_str("PLATFORM_SUPPORT_EMAIL", "support@localhost")
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -73,3 +73,7 @@ class GatewayCredentialAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# Payment methods per terminal: requests for new methods, entities, checks.
+from payments.methods import admin as _methods_admin  # noqa: E402, F401

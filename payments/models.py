@@ -587,3 +587,13 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Payment methods per terminal live in their own sub-package.
+from payments.methods.models import (  # noqa: E402, F401
+    MethodCheck,
+    MethodRequest,
+    MethodRequestEvent,
+    MethodSetting,
+    PaymentEntity,
+)

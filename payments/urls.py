@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from backoffice.page_sections import section_placeholder
 from payments.views import detail as views_detail
@@ -26,7 +26,8 @@ urlpatterns = [
     path("payment-methods/approvals/", views_operations.operations_policy, name="operations_policy"),
     path("dashboards/", section_placeholder("dashboards"), name="dashboards"),
     path("extracts/", section_placeholder("extracts"), name="extracts"),
-    path("payment-methods/", views.payment_methods, name="methods"),
-    path("payment-methods/credentials/", views.credential_add, name="credential_add"),
+    path("payment-methods/", include("payments.methods.urls")),
+    path("payment-methods/credentials/", views.credentials, name="credentials"),
+    path("payment-methods/credentials/", views.credentials, name="credential_add"),
     path("payment-methods/credentials/<int:pk>/deactivate/", views.credential_deactivate, name="credential_deactivate"),
 ]

@@ -2,14 +2,49 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 
-from .models import SandboxDeliveryAttempt, SandboxMerchant, SandboxNotification, SandboxOperation, SandboxPayment
+from .gateway import KNOWN_METHODS
+from .models import (
+    SandboxDeliveryAttempt,
+    SandboxMerchant,
+    SandboxNotification,
+    SandboxOperation,
+    SandboxPayment,
+    SandboxTerminalMethods,
+)
 from .notifications import notification_resend
+
+
+class TerminalMethodsForm(forms.ModelForm):
+    methods = forms.MultipleChoiceField(
+        choices=[(m, m) for m in KNOWN_METHODS], widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = SandboxTerminalMethods
+        fields = ("terminal_id", "methods")
+
+    def clean(self):
+        data = super().clean()
+        merchant = getattr(self.instance, "merchant", None) if self.instance.merchant_id else None
+        if merchant is not None and data.get("terminal_id") not in merchant.terminal_ids:
+            self.add_error("terminal_id", "Not a terminal of this client.")
+        return data
+
+
+class TerminalMethodsInline(admin.TabularInline):
+    """Which payment methods the gateway has active per terminal (paymentMethodList)."""
+
+    model = SandboxTerminalMethods
+    form = TerminalMethodsForm
+    extra = 0
 
 
 @admin.register(SandboxMerchant)
 class SandboxMerchantAdmin(admin.ModelAdmin):
+    inlines = [TerminalMethodsInline]
     list_display = ("merchant_name", "client_id", "terminal_ids", "notification_url", "notification_style")
     # The bearer token and the webhook secret are set with sandbox_configure, never shown here.
     exclude = ("bearer_token", "notification_secret")

@@ -35,6 +35,9 @@ from .answers import (
 from .models import SandboxMerchant, SandboxOperation, SandboxPayment
 
 CHECKOUT_METHODS = ("CARD", "MBWAY", "REFERENCE", "TOKEN")
+# Every paymentMethod SIBS knows (PROTOCOL.md §3.3): a checkout may ask for any of them, and the
+# answer's paymentMethodList keeps those active for the terminal (services.terminal_active_methods).
+KNOWN_METHODS = (*CHECKOUT_METHODS, "MANDATE", "STATIC_QRCODE", "XPAY", "QRCODE")
 PAYMENT_TYPES = ("PURS", "AUTH")
 MIT_TYPES = ("UCOF", "RCRR")
 AMOUNT_QUALIFIERS = ("DEFAULT", "ESTIMATED", "ACTUAL")
@@ -228,13 +231,16 @@ def checkout(merchant: SandboxMerchant, body: dict[str, Any], *, now: datetime) 
         raise GatewayError(f.missing, "transaction.paymentMethod is missing.")
     if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
         raise GatewayError(f.invalid, "transaction.paymentMethod must be a list of strings.")
-    unknown = [m for m in methods if m not in CHECKOUT_METHODS]
+    unknown = [m for m in methods if m not in KNOWN_METHODS]
     if unknown:
         raise GatewayError(
             f.invalid,
-            f"transaction.paymentMethod {unknown} not supported (the sandbox offers {list(CHECKOUT_METHODS)}).",
+            f"transaction.paymentMethod {unknown} not supported (the sandbox offers {list(KNOWN_METHODS)}).",
         )
-    methods = list(dict.fromkeys(methods))
+    active = services.terminal_active_methods(merchant, terminal_id, default=CHECKOUT_METHODS)
+    methods = [m for m in dict.fromkeys(methods) if m in active]
+    if not methods:
+        raise GatewayError(f.invalid, f"None of transaction.paymentMethod is active for terminal {terminal_id}.")
     # An AUTH of zero is how a card is tokenised / a CIT set up without charging (VALIDATOR).
     amount, currency = f.money(transaction, "transaction.amount", allow_zero=payment_type == "AUTH")
     assert amount is not None and currency is not None

@@ -277,3 +277,24 @@ class SandboxDeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id} #{self.number} {'ok' if self.acknowledged else self.reason}"
+
+
+class SandboxTerminalMethods(models.Model):
+    """The payment methods active at the gateway for one terminal: what ``POST /payments``
+    answers in ``paymentMethodList`` (the methods asked for that are active here). A terminal
+    without a row has the sandbox's default methods (``sandbox.gateway.CHECKOUT_METHODS``)."""
+
+    merchant = models.ForeignKey(SandboxMerchant, on_delete=models.CASCADE, related_name="terminal_methods")
+    terminal_id = models.PositiveBigIntegerField()
+    methods = models.JSONField(default=list, help_text="SIBS paymentMethod codes, e.g. CARD, MBWAY, REFERENCE, XPAY.")
+
+    class Meta:
+        ordering = ["terminal_id"]
+        verbose_name = "terminal's active methods"
+        verbose_name_plural = "terminals' active methods"
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "terminal_id"], name="sandbox_terminal_methods_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.terminal_id}: {', '.join(self.methods) or '—'}"

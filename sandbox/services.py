@@ -28,6 +28,7 @@ from .models import (
     SandboxMerchant,
     SandboxOperation,
     SandboxPayment,
+    SandboxTerminalMethods,
 )
 from .notifications import notification_enqueue
 
@@ -757,3 +758,24 @@ def operation_apply(
     if verdict.ok or forced_decline:
         notification_enqueue(payment=payment, operation=operation, event=kind, now=now)
     return OperationResult(operation, replayed=False)
+
+
+def terminal_active_methods(
+    merchant: SandboxMerchant, terminal_id: int, *, default: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The methods active at the gateway for a terminal (``paymentMethodList``)."""
+    row = SandboxTerminalMethods.objects.filter(merchant=merchant, terminal_id=terminal_id).first()
+    return tuple(row.methods) if row is not None else default
+
+
+def terminal_methods_set(*, merchant: SandboxMerchant, terminal_id: int, methods: list[str], known: tuple[str, ...]):
+    """Set the methods active for one of the client's terminals (idempotent). Raises ``ValueError``."""
+    if terminal_id not in merchant.terminal_ids:
+        raise ValueError(f"terminal {terminal_id} is not a terminal of this client")
+    unknown = [m for m in methods if m not in known]
+    if unknown:
+        raise ValueError(f"unknown payment methods {unknown}; known: {', '.join(known)}")
+    row, _created = SandboxTerminalMethods.objects.update_or_create(
+        merchant=merchant, terminal_id=terminal_id, defaults={"methods": list(dict.fromkeys(methods))}
+    )
+    return row

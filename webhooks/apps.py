@@ -12,11 +12,24 @@ class WebhooksConfig(AppConfig):
 
         timeline.register(delivery_entries)
 
-        from backoffice import page_sections
-        from webhooks.inbound.views import PAYMENT_METHODS_PAGE, inbound_context
+        from django.utils.translation import gettext_lazy as _
 
-        page_sections.register_section(
-            page_sections.PageSection(
-                PAYMENT_METHODS_PAGE, "inbound", "webhooks/_inbound_section.html", inbound_context, order=50
+        from backoffice import page_sections
+        from backoffice.roles import Capability
+        from webhooks.inbound.views import INBOUND_PAGE, PAYMENT_METHODS_PAGE, inbound_context
+
+        # The Inbound notifications tab of the Payment methods page.
+        page_sections.register_page(
+            page_sections.Page(INBOUND_PAGE, "webhooks/inbound_tab.html", inbound_context, no_store=True)
+        )
+        page_sections.register_tab(
+            page_sections.PageTab(
+                PAYMENT_METHODS_PAGE,
+                "inbound",
+                _("Inbound notifications"),
+                "webhooks:inbound",
+                Capability.MANAGE_PAYMENT_METHODS,
+                order=60,
+                merchant_wide=True,
             )
         )

@@ -23,6 +23,7 @@ urlpatterns = [
     path("<int:pk>/deliveries/", views_outbound.deliveries, name="deliveries"),
     path("<int:pk>/recover/", views_outbound.recover, name="recover"),
     # Inbound SIBS notifications: secrets, acknowledgement setting, the rejected log.
+    path("inbound/", views.inbound_tab, name="inbound"),
     path("inbound/secrets/generate/", views.secret_generate, name="secret_generate"),
     path("inbound/secrets/enter/", views.secret_enter, name="secret_enter"),
     path("inbound/secrets/<int:pk>/revoke/", views.secret_revoke, name="secret_revoke"),

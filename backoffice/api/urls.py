@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from backoffice.api import views
 from payments.api import operations as api_operations
 from payments.api import transactions as payments_api
+from payments.methods import api as payment_methods_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -18,6 +19,11 @@ urlpatterns = [
         "transactions/<str:transaction_id>/cancellations",
         api_operations.CancellationsApi.as_view(),
         name="api-cancellations",
+    ),
+    path(
+        "terminals/<int:terminal_id>/payment-methods",
+        payment_methods_api.TerminalPaymentMethodsApi.as_view(),
+        name="api-terminal-payment-methods",
     ),
     path("operations/<int:pk>", api_operations.OperationApi.as_view(), name="api-operation"),
     path("operations/<int:pk>/approve", api_operations.OperationApproveApi.as_view(), name="api-operation-approve"),

@@ -1,4 +1,4 @@
-"""The Payment methods page: gateway credentials here; other apps add their sections to it."""
+"""The Credentials tab of the Payment methods page: the gateway credentials and their form."""
 
 from __future__ import annotations
 
@@ -25,12 +25,11 @@ def _errors_into(form, exc: ValidationError | PermissionDenied) -> None:
         form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
 
 
-PAGE = "payment_methods"
+PAGE = "payment_methods.credentials"
 
 
 def methods_context(request: HttpRequest, overrides: dict) -> dict:
-    """The payments part of the Payment methods page: gateway credentials and their form. Other
-    apps add their sections (``backoffice.page_sections``)."""
+    """The Credentials tab: gateway credentials and their form."""
     access = request.access
     return {
         "credential_form": overrides.get("credential_form")
@@ -45,8 +44,15 @@ def render_payment_methods(request: HttpRequest, *, status: int = 200, **context
 
 
 @merchant_view(Capability.MANAGE_PAYMENT_METHODS)
-def payment_methods(request: HttpRequest) -> HttpResponse:
+def credentials_tab(request: HttpRequest) -> HttpResponse:
     return render_payment_methods(request)
+
+
+def credentials(request: HttpRequest, merchant: str) -> HttpResponse:
+    """The tab on GET; adding a credential on POST (the form posts to the tab's own address)."""
+    if request.method == "POST":
+        return credential_add(request, merchant=merchant)
+    return credentials_tab(request, merchant=merchant)
 
 
 @require_POST
@@ -73,7 +79,7 @@ def credential_add(request: HttpRequest) -> HttpResponse:
             _errors_into(form, exc)
         else:
             messages.success(request, _("Credential “%(name)s” added.") % {"name": credential})
-            return redirect("payments:methods", merchant=access.merchant.slug)
+            return redirect("payments:credentials", merchant=access.merchant.slug)
     return render_payment_methods(request, status=400, credential_form=form)
 
 
@@ -84,4 +90,4 @@ def credential_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     credential = selectors.credential_get(access=access, pk=pk)
     services.credential_deactivate(access=access, actor=actor_from_request(request), credential=credential)
     messages.success(request, _("Credential “%(name)s” deactivated.") % {"name": credential})
-    return redirect("payments:methods", merchant=access.merchant.slug)
+    return redirect("payments:credentials", merchant=access.merchant.slug)

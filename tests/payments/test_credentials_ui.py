@@ -8,7 +8,7 @@ from django.urls import reverse
 from backoffice.models import AuditEvent
 from payments.models import GatewayCredential
 
-PAGE = "/m/loja/payment-methods/"
+PAGE = "/m/loja/payment-methods/credentials/"
 ADD = reverse("payments:credential_add", kwargs={"merchant": "loja"})
 TOKEN = "0276b80f950f4e5d8e1b1ad6f1b8c2e3.eyJlIjoiMjAzNjAxMDEifQ.5a6c1f"
 

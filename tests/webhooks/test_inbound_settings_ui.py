@@ -10,7 +10,7 @@ from payments.sibs.envelope import generate_secret
 from tests.webhooks.support import add_secret, inbound_path, notification, post_encrypted
 from webhooks.models import InboundEndpoint, RejectedNotification, WebhookSecret
 
-PAGE = "/m/loja/payment-methods/"
+PAGE = "/m/loja/webhooks/inbound/"
 
 
 def url(name: str, **kwargs) -> str:
@@ -152,8 +152,10 @@ def test_a_store_limited_administrator_cannot_touch_merchant_wide_secrets(world,
 
     Membership.objects.filter(pk=world.m_adam.pk).first().stores.set([world.porto])
     admin = login(world.adam)
-    page = admin.get(PAGE)
-    assert page.status_code == 200 and 'data-testid="inbound"' not in page.content.decode()
+    # The tab is not offered to them, and opening it anyway is refused.
+    methods = admin.get("/m/loja/payment-methods/")
+    assert methods.status_code == 200 and 'data-tab="inbound"' not in methods.content.decode()
+    assert admin.get(PAGE).status_code == 403
     assert admin.post(url("secret_generate"), {}).status_code == 403
     assert admin.get(url("rejected")).status_code == 403
 

@@ -1,6 +1,6 @@
 """Pages of the inbound configuration: webhook secrets, acknowledgement setting, rejected log.
 
-They render inside the Payment methods page (``payments.views.render_payment_methods``): the
+They render as the Inbound notifications tab of the Payment methods page (``webhooks/apps.py``): the
 inbound URL and its secrets are what an administrator copies into SIBS Backoffice next to the
 gateway credentials. Managing them takes ``MANAGE_PAYMENT_METHODS`` and merchant-wide access;
 the rejected log is readable with ``MANAGE_PAYMENT_METHODS`` or ``MANAGE_WEBHOOKS``.
@@ -27,10 +27,11 @@ from webhooks.inbound import selectors, services
 from webhooks.inbound.forms import InboundSettingsForm, SecretEnterForm, SecretGenerateForm
 
 PAYMENT_METHODS_PAGE = "payment_methods"
+INBOUND_PAGE = "payment_methods.inbound"
 
 
 def inbound_context(request: HttpRequest, overrides: dict) -> dict | None:
-    """The inbound section of the Payment methods page, for merchant-wide managers only."""
+    """The Inbound notifications tab of the Payment methods page, for merchant-wide managers only."""
     access = request.access
     if access.is_store_limited:
         return None
@@ -50,7 +51,7 @@ def inbound_context(request: HttpRequest, overrides: dict) -> dict | None:
 
 
 def _methods(request: HttpRequest, **context) -> HttpResponse:
-    return page_sections.render(request, PAYMENT_METHODS_PAGE, **context)
+    return page_sections.render(request, INBOUND_PAGE, **context)
 
 
 def _merchant_wide(request: HttpRequest) -> None:
@@ -64,6 +65,12 @@ def _form_errors(form, exc) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
+
+
+@merchant_view(Capability.MANAGE_PAYMENT_METHODS)
+def inbound_tab(request: HttpRequest) -> HttpResponse:
+    _merchant_wide(request)
+    return _methods(request)
 
 
 @require_POST
@@ -103,7 +110,7 @@ def secret_enter(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, _("Secret %(fingerprint)s added and active.") % {"fingerprint": secret.fingerprint}
             )
-            return redirect("payments:methods", merchant=request.access.merchant.slug)
+            return redirect("webhooks:inbound", merchant=request.access.merchant.slug)
     return _methods(request, status=400, enter_form=form)
 
 
@@ -118,7 +125,7 @@ def secret_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         _("Secret %(fingerprint)s revoked: notifications encrypted with it are refused from now on.")
         % {"fingerprint": secret.fingerprint},
     )
-    return redirect("payments:methods", merchant=request.access.merchant.slug)
+    return redirect("webhooks:inbound", merchant=request.access.merchant.slug)
 
 
 @require_POST
@@ -137,7 +144,7 @@ def inbound_settings(request: HttpRequest) -> HttpResponse:
             _form_errors(form, exc)
         else:
             messages.success(request, _("Acknowledgement setting saved."))
-            return redirect("payments:methods", merchant=request.access.merchant.slug)
+            return redirect("webhooks:inbound", merchant=request.access.merchant.slug)
     return _methods(request, status=400, inbound_form=form)
 
 

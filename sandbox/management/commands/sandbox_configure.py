@@ -9,8 +9,9 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError
 
 from payments.sibs import generate_secret
+from sandbox.gateway import KNOWN_METHODS
 from sandbox.models import AckExpectation, NotificationStyle
-from sandbox.services import sandbox_configure
+from sandbox.services import sandbox_configure, terminal_methods_set
 
 
 class Command(BaseCommand):
@@ -35,6 +36,14 @@ class Command(BaseCommand):
         parser.add_argument("--ack", choices=AckExpectation.values, help="Acknowledgement statusCode expected.")
         parser.add_argument("--retry-unit-seconds", type=int, help="Seconds one SIBS retry-schedule minute lasts.")
         parser.add_argument("--customer-delay-seconds", type=int, help="How long simulated MB WAY customers take.")
+        parser.add_argument(
+            "--methods",
+            dest="terminal_methods",
+            action="append",
+            default=[],
+            metavar="TERMINAL=METHOD,METHOD",
+            help="Payment methods active at the gateway for a terminal, e.g. 11111=CARD,MBWAY (repeatable).",
+        )
         parser.add_argument("--json", action="store_true", help="Print the configuration as JSON.")
 
     def handle(self, *args, **options):
@@ -57,6 +66,12 @@ class Command(BaseCommand):
                 retry_unit_seconds=options["retry_unit_seconds"],
                 customer_delay_seconds=options["customer_delay_seconds"],
             )
+            for spec in options["terminal_methods"]:
+                terminal, _sep, codes = spec.partition("=")
+                if not terminal.strip().isdigit():
+                    raise ValueError(f"--methods {spec!r}: write TERMINAL=METHOD,METHOD")
+                methods = [c.strip().upper() for c in codes.split(",") if c.strip()]
+                terminal_methods_set(merchant=merchant, terminal_id=int(terminal), methods=methods, known=KNOWN_METHODS)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         facts = {**values, "api_root": "/sandbox/api/v2", "id": merchant.pk}
