@@ -32,6 +32,7 @@ app.conf.update(
         "sweep-webhook-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": 30.0, "options": {"expires": 25}},
         "webhook-failure-digest": {"task": "webhooks.failure_digest", "schedule": 300.0, "options": {"expires": 240}},
         "sweep-pending-transactions": {"task": "payments.sweep_status", "schedule": 60.0},
+        "sweep-payment-requests": {"task": "payments.requests.sweep", "schedule": 30.0, "options": {"expires": 25}},
         # The sandbox gateway: simulated customers act and due notifications (re)deliver, and
         # a gentle stream of demo traffic. Both do nothing unless SANDBOX_ENABLED.
         "sandbox-tick": {"task": "sandbox.tick", "schedule": 5.0, "options": {"expires": 30}},
@@ -39,3 +40,4 @@ app.conf.update(
     },
 )
 app.autodiscover_tasks()
+app.autodiscover_tasks(["payments.requests"])

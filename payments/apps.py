@@ -15,3 +15,8 @@ class PaymentsConfig(AppConfig):
         from payments.views.methods import PAGE, methods_context
 
         page_sections.register_page(page_sections.Page(PAGE, "payments/methods.html", methods_context, no_store=True))
+
+        # Payment requests: who asked for a payment, on its transaction's timeline.
+        from payments.requests.selectors import register_timeline
+
+        register_timeline()

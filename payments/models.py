@@ -587,3 +587,7 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Payment requests (server-to-server checkout) live in their own sub-package.
+from payments.requests.models import PaymentRequest  # noqa: E402, F401
