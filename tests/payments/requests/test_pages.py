@@ -67,22 +67,24 @@ def test_an_operator_asks_by_mbway_and_sees_the_panel(world, gw, login):
 
 def test_form_errors_are_shown_not_500(world, gw, login):
     client = login(world.bob)
-    for bad in (
-        {"amount": "abc"},
-        {"amount": "-1"},
-        {"amount": "99999999"},
-        {"phone": "123"},
-        {"order_reference": ""},
-        {"terminal": "999999"},
-        {"method": "CARD"},
-        {"customer_email": "x@"},
-        {"method": "REFERENCE", "reference_entity": "12"},
-        {"language": "de"},
-        {"idempotency_key": ""},
-        {"amount": "1e5"},
-        {"order_reference": "A" * 500},
+    for index, bad in enumerate(
+        (
+            {"amount": "abc"},
+            {"amount": "-1"},
+            {"amount": "99999999"},
+            {"phone": "123"},
+            {"order_reference": ""},
+            {"terminal": "999999"},
+            {"method": "CARD"},
+            {"customer_email": "x@"},
+            {"method": "REFERENCE", "reference_entity": "12"},
+            {"language": "de"},
+            {"idempotency_key": ""},
+            {"amount": "1e5"},
+            {"order_reference": "A" * 500},
+        )
     ):
-        data = form_data(terminal=world.t_lisboa.pk, idempotency_key=f"k-{len(str(bad))}-{list(bad)[0]}")
+        data = form_data(terminal=world.t_lisboa.pk, idempotency_key=f"k-{index}")
         data.update(bad)
         response = client.post("/m/loja/payment-requests/new/", data)
         assert response.status_code == 400, bad
