@@ -30,7 +30,7 @@ from backoffice.api.auth import api_access
 from backoffice.api.errors import error_body
 from backoffice.audit import Actor, actor_from_request, client_ip
 from backoffice.models import ApiKey
-from payments.api import money_text
+from common.money import money_text
 from payments.requests import selectors, services
 from payments.requests.models import PaymentRequest, RequestLanguage, RequestMethod, RequestState
 

@@ -7,8 +7,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from common.dates import lisbon
+from common.money import format_money
 from payments.requests.models import PaymentRequest
-from payments.templatetags.payments import format_money, lisbon
 
 
 def format_reference(number: str) -> str:

@@ -14,11 +14,12 @@ from django.utils.translation import gettext as _
 from backoffice.access import Access
 from backoffice.models import Terminal
 from backoffice.roles import Capability
+from common.dates import LISBON
+from common.money import format_money
 from payments.models import ReferenceState, Transaction, TransactionState
 from payments.requests.models import PaymentRequest, RequestMethod, RequestState
+from payments.selectors.timeline import TimelineEntry
 from payments.sibs.enums import PaymentStatus
-from payments.templatetags.payments import LISBON, format_money
-from payments.timeline import TimelineEntry
 
 
 def payment_request_list(*, access: Access) -> QuerySet[PaymentRequest]:
@@ -187,7 +188,7 @@ def waiting_board(*, access: Access, now: datetime | None = None) -> Board:
 
 def timeline_entries(access: Access, txn: Transaction) -> Iterable[TimelineEntry]:
     """Who asked for this payment, how, and the e-mails sent to the customer (a source for
-    :mod:`payments.timeline`)."""
+    :mod:`payments.selectors.timeline`)."""
     if txn.merchant_id != access.merchant.pk:
         return []
     entries = []
@@ -237,6 +238,6 @@ def timeline_entries(access: Access, txn: Transaction) -> Iterable[TimelineEntry
 
 
 def register_timeline() -> None:
-    from payments import timeline
+    from payments.selectors import timeline
 
     timeline.register(timeline_entries)
