@@ -152,7 +152,7 @@ def test_reference_email_in_portuguese(world, gw, django_capture_on_commit_callb
         ask(world, method="REFERENCE", amount="30.00", customer_email="cliente@example.pt", language="pt")
     assert "Referência MULTIBANCO" in mail.outbox[0].subject
     assert "Entidade" in mail.outbox[0].body
-    assert "30,00 €" in mail.outbox[0].body
+    assert "30,00\u00a0€" in mail.outbox[0].body
 
 
 def test_reference_paid_and_expired_follow_the_sandbox(world, gw):
