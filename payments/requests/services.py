@@ -88,9 +88,9 @@ MAX_INQUIRY_INTERVAL = timedelta(hours=1)
 NOT_FOUND_GRACE = timedelta(seconds=90)
 STALE_RESERVATION = timedelta(minutes=10)
 STALE_IN_FLIGHT = timedelta(minutes=2)
-# A page or the board asks SIBS about one open request at most this often (an MB WAY customer
-# answers within minutes; a reference waits days).
-CHECK_INTERVAL = {"MBWAY": timedelta(seconds=8), "REFERENCE": timedelta(seconds=60)}
+# An open page asks SIBS about an MB WAY request at most this often (the customer answers within
+# minutes); a reference, which waits days, every PAYMENT_REQUEST_REFERENCE_CHECK_SECONDS.
+MBWAY_CHECK_INTERVAL = timedelta(seconds=5)
 REMINDER_INTERVAL = timedelta(hours=24)
 EXECUTION_ACTION = {RequestMethod.MBWAY: "mbway-id/purchase", RequestMethod.REFERENCE: "service-reference/generate"}
 
@@ -116,6 +116,12 @@ class RequestResult:
 
 def max_amount() -> Decimal:
     return Decimal(str(getattr(settings, "PAYMENT_REQUEST_MAX_AMOUNT", DEFAULT_MAX_AMOUNT)))
+
+
+def check_interval(method: str) -> timedelta:
+    if method == RequestMethod.MBWAY:
+        return MBWAY_CHECK_INTERVAL
+    return timedelta(seconds=int(getattr(settings, "PAYMENT_REQUEST_REFERENCE_CHECK_SECONDS", 60)))
 
 
 def describe_code(code: str, description: str = "") -> str:
@@ -781,7 +787,7 @@ def payment_request_refresh(*, access: Access, request: PaymentRequest, force: b
     )
     if request.state != RequestState.UNKNOWN and not open_payment:
         return request
-    recent = Q(last_checked_at__gt=now - CHECK_INTERVAL.get(request.method, timedelta(seconds=60)))
+    recent = Q(last_checked_at__gt=now - check_interval(request.method))
     claimed = PaymentRequest.objects.filter(pk=request.pk).exclude(recent).update(last_checked_at=now)
     if not claimed and not force:
         return request
