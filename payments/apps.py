@@ -16,7 +16,7 @@ class PaymentsConfig(AppConfig):
 
         page_sections.register_page(page_sections.Page(PAGE, "payments/methods.html", methods_context, no_store=True))
 
-        # Payment requests: who asked for a payment, on its transaction's timeline.
-        from payments.requests.selectors import register_timeline
+        # Payment requests: who asked for a payment on its transaction's timeline, and the admin.
+        from payments.requests import ready as payment_requests_ready
 
-        register_timeline()
+        payment_requests_ready()

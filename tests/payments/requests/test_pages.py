@@ -157,3 +157,16 @@ def test_the_transaction_timeline_says_who_asked(world, gw, login):
     page = client.get(f"/m/loja/transactions/{request.sibs_transaction_id}/").content.decode()
     assert "Payment request of €25.00 sent by MB WAY" in page
     assert "bob@loja.example" in page
+
+
+def test_platform_staff_see_requests_read_only_without_secrets(world, gw, login):
+    request = ask(world).request
+    staff = world.alice
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    client = login(staff)
+    listing = client.get("/admin/payments/paymentrequest/")
+    assert listing.status_code == 200 and "ENC-1001" in listing.content.decode()
+    page = client.get(f"/admin/payments/paymentrequest/{request.pk}/change/").content.decode()
+    assert request.gateway_reference in page
+    assert request.transaction_signature not in page and "351#912345678" not in page
