@@ -346,3 +346,48 @@ def test_reminder_once_a_day(world, gw, django_capture_on_commit_callbacks):
     request.refresh_from_db()
     with pytest.raises(services.PaymentRequestError):
         services.payment_request_remind(access=access, actor=actor, request=request)
+
+
+def test_a_paid_mbway_request_is_refunded_like_any_payment(world, gw):
+    from payments.models import OperationKind, OperationState
+    from payments.services.operations import operation_request
+
+    request = settle(ask(world).request)
+    result = operation_request(
+        access=access_of(world.m_bob),
+        actor=Actor(user=world.bob),
+        txn=request.transaction,
+        kind=OperationKind.REFUND,
+        amount=Decimal("5.00"),
+        reason="customer_request",
+        idempotency_key="refund-1",
+    )
+    assert result.operation.state == OperationState.SUCCEEDED
+    request.refresh_from_db()
+    assert request.transaction.refunded_amount == Decimal("5.00")
+    assert request_status(request).code == "refunded"
+
+
+def test_an_unpaid_reference_request_can_be_cancelled(world, gw):
+    from payments.models import OperationKind, OperationState
+    from payments.services.operations import operation_request
+
+    request = ask(world, method="REFERENCE", amount="30.00").request
+    result = operation_request(
+        access=access_of(world.m_bob),
+        actor=Actor(user=world.bob),
+        txn=request.transaction,
+        kind=OperationKind.CANCELLATION,
+        amount=None,
+        reason="order_cancelled",
+        idempotency_key="cancel-1",
+    )
+    assert result.operation.state == OperationState.SUCCEEDED
+    request.refresh_from_db()
+    assert request.transaction.state == TransactionState.CANCELLED
+    assert request_status(request).code == "cancelled"
+    # a cancelled reference is not on the waiting board and is never reminded
+    from payments.requests.selectors import waiting_board
+
+    board = waiting_board(access=access_of(world.m_bob))
+    assert request not in board.today + board.this_week + board.later + board.expired
