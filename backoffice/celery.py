@@ -40,4 +40,3 @@ app.conf.update(
     },
 )
 app.autodiscover_tasks()
-app.autodiscover_tasks(["payments.requests"])

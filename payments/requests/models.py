@@ -20,7 +20,10 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.crypto import EncryptedTextField
 from backoffice.models import Merchant, Store, Terminal
-from payments.models import MONEY, Transaction
+
+# The amount columns of payments.models (MONEY): imported from there, this module would close an
+# import circle (payments.models loads this module to register the model).
+MONEY = {"max_digits": 16, "decimal_places": 3}
 
 
 class RequestMethod(models.TextChoices):
@@ -75,7 +78,7 @@ class PaymentRequest(models.Model):
     # True once the MB WAY purchase or the reference generation was sent (answer or not).
     execution_sent = models.BooleanField(default=False)
     transaction = models.ForeignKey(
-        Transaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="payment_requests"
+        "payments.Transaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="payment_requests"
     )
     reference_number = models.CharField(max_length=20, blank=True)
     reference_expiry = models.DateTimeField(null=True, blank=True)
