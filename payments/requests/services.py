@@ -433,7 +433,7 @@ def payment_request_execute(
         amount=request.amount,
         currency=request.currency,
         method=request.method,
-        description=(request.description or request.order_reference)[:MAX_DESCRIPTION],
+        description=sibs_description(request),
         timestamp=now,
         reference_entity=request.reference_entity,
         reference_valid_until=request.valid_until,
@@ -461,6 +461,14 @@ def payment_request_execute(
     )
     request.refresh_from_db()
     return _send_execution(request, actor, client, gateway_headers=gateway_headers)
+
+
+def sibs_description(request: PaymentRequest) -> str:
+    """What SIBS (and its Backoffice) shows for the payment: the order first, then the text."""
+    text = request.order_reference
+    if request.description:
+        text += f" — {request.description}"
+    return text[:MAX_DESCRIPTION]
 
 
 def _send_execution(request: PaymentRequest, actor: Actor, client, *, gateway_headers=None) -> PaymentRequest:

@@ -57,6 +57,7 @@ def test_mbway_request_sends_the_seed_wire_and_is_paid(world, gw):
     assert body["transaction"]["paymentMethod"] == ["MBWAY"]
     assert body["transaction"]["amount"] == {"value": Decimal("25.00"), "currency": "EUR"}
     assert body["transaction"]["moto"] is False
+    assert body["transaction"]["description"] == "ENC-1001 — Encomenda por telefone"
     assert b'"value":25.00' in checkout[0]["body"]
     assert "paymentReference" not in body["transaction"]
 
