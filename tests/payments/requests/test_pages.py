@@ -170,3 +170,26 @@ def test_platform_staff_see_requests_read_only_without_secrets(world, gw, login)
     page = client.get(f"/admin/payments/paymentrequest/{request.pk}/change/").content.decode()
     assert request.gateway_reference in page
     assert request.transaction_signature not in page and "351#912345678" not in page
+
+
+def test_hostile_and_wrong_calls_get_clear_answers(world, gw, login):
+    mbway = ask(world).request
+    client = login(world.bob)
+    base = "/m/loja/payment-requests"
+    # actions are POST only
+    assert client.get(f"{base}/{mbway.pk}/remind/").status_code == 405
+    assert client.get(f"{base}/{mbway.pk}/refresh/").status_code == 405
+    assert client.post(f"{base}/{mbway.pk}/panel/").status_code == 405
+    # ids that do not exist, or are not numbers
+    assert client.get(f"{base}/999999/").status_code == 404
+    assert client.post(f"{base}/999999/remind/").status_code == 404
+    assert client.get(f"{base}/abc/").status_code == 404
+    # an MB WAY request has no payment slip and cannot be reminded (said, nothing sent)
+    assert client.get(f"{base}/{mbway.pk}/slip/").status_code == 403
+    response = client.post(f"{base}/{mbway.pk}/remind/", follow=True)
+    assert response.status_code == 200
+    assert "Only a MULTIBANCO reference sent to SIBS can be reminded." in response.content.decode()
+    assert len(mail.outbox) == 0
+    # a refresh of a request another store owns is a 404 for a store-limited operator
+    login(world.paula)
+    assert client.post(f"{base}/{mbway.pk}/refresh/").status_code == 404
