@@ -149,9 +149,9 @@ def test_the_send_time_check_covers_every_resolved_address(settings):
 def test_the_transport_refuses_tls_below_1_2():
     import ssl
 
-    from webhooks.outbound.transport import new_session
-
     import urllib3
+
+    from webhooks.outbound.transport import new_session
 
     session = new_session()
     pool = session.connection_from_url("https://shop.example/")
