@@ -39,6 +39,7 @@ app.conf.update(
             "schedule": crontab(hour=5, minute=15),
             "options": {"expires": 3600},
         },
+        "sweep-payment-requests": {"task": "payments.requests.sweep", "schedule": 30.0, "options": {"expires": 25}},
         # The sandbox gateway: simulated customers act and due notifications (re)deliver, and
         # a gentle stream of demo traffic. Both do nothing unless SANDBOX_ENABLED.
         "sandbox-tick": {"task": "sandbox.tick", "schedule": 5.0, "options": {"expires": 30}},

@@ -32,6 +32,13 @@ SECTIONS: tuple[Section, ...] = (
         ),
     ),
     Section(
+        "payment_requests",
+        _("Payment requests"),
+        "payment_requests:index",
+        Capability.REQUEST_PAYMENTS,
+        _("Ask a customer to pay by MB WAY or with a MULTIBANCO reference, and follow what is still unpaid."),
+    ),
+    Section(
         "dashboards",
         _("Dashboards"),
         "payments:dashboards",

@@ -26,6 +26,7 @@ class Capability(models.TextChoices):
     VIEW_TRANSACTIONS = "view_transactions", _("See transactions and their timeline")
     VIEW_RAW_PAYLOADS = "view_raw_payloads", _("See raw gateway payloads")
     OPERATE_PAYMENTS = "operate_payments", _("Refund, capture and cancel")
+    REQUEST_PAYMENTS = "request_payments", _("Ask customers to pay (MB WAY, MULTIBANCO reference)")
     VIEW_DASHBOARDS = "view_dashboards", _("See dashboards")
     EXPORT_TRANSACTIONS = "export_transactions", _("Download extracts")
     RECONCILE = "reconcile", _("Reconcile settlements")
@@ -42,7 +43,9 @@ C = Capability
 MATRIX: dict[Role, frozenset[Capability]] = {
     Role.OWNER: frozenset(Capability),
     Role.ADMINISTRATOR: frozenset(Capability),
-    Role.OPERATOR: frozenset({C.VIEW_TRANSACTIONS, C.OPERATE_PAYMENTS, C.VIEW_DASHBOARDS, C.VIEW_QREXPRESS}),
+    Role.OPERATOR: frozenset(
+        {C.VIEW_TRANSACTIONS, C.OPERATE_PAYMENTS, C.REQUEST_PAYMENTS, C.VIEW_DASHBOARDS, C.VIEW_QREXPRESS}
+    ),
     Role.FINANCE: frozenset(
         {C.VIEW_TRANSACTIONS, C.VIEW_DASHBOARDS, C.EXPORT_TRANSACTIONS, C.RECONCILE, C.VIEW_QREXPRESS}
     ),

@@ -175,6 +175,13 @@ STATUS_SWEEP_AGE_MINUTES = env_int("STATUS_SWEEP_AGE_MINUTES", 10, minimum=1)
 STATUS_SWEEP_GIVE_UP_HOURS = env_int("STATUS_SWEEP_GIVE_UP_HOURS", 72, minimum=1)
 STATUS_SWEEP_BATCH = env_int("STATUS_SWEEP_BATCH", 50, minimum=1)
 
+# --- Payment requests (payments/requests/) ------------------------------------------------------
+# The largest amount one MB WAY or MULTIBANCO request may ask a customer for, in euros.
+PAYMENT_REQUEST_MAX_AMOUNT = env_str("PAYMENT_REQUEST_MAX_AMOUNT", "10000.00")
+# How often an open page asks SIBS about an unpaid MULTIBANCO reference (notifications usually
+# come first; the inquiry is the fallback SIBS recommends).
+PAYMENT_REQUEST_REFERENCE_CHECK_SECONDS = env_int("PAYMENT_REQUEST_REFERENCE_CHECK_SECONDS", 60, minimum=5)
+
 # --- Outbound webhooks (webhooks/outbound/) -------------------------------------------------------
 # Let webhook URLs point at private, loopback and link-local addresses (the sandbox and local
 # development relay to 127.0.0.1). Never on in production unless explicitly set.

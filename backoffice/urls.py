@@ -13,6 +13,7 @@ merchant_patterns = [
     path("", views.merchant_home, name="merchant_home"),
     path("", include("backoffice.merchant_urls")),
     path("", include("payments.urls")),
+    path("payment-requests/", include("payments.requests.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("qr-express/", include("qrexpress.urls")),
     path("reconciliation/", include("reconciliation.urls")),

@@ -34,3 +34,7 @@ class PaymentsConfig(AppConfig):
             page_sections.register_tab(
                 page_sections.PageTab("payment_methods", key, label, url_name, manage, order, merchant_wide)
             )
+        # Payment requests: who asked for a payment on its transaction's timeline, and the admin.
+        from payments.requests import ready as payment_requests_ready
+
+        payment_requests_ready()

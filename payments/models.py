@@ -597,3 +597,6 @@ from payments.methods.models import (  # noqa: E402, F401
     MethodSetting,
     PaymentEntity,
 )
+
+# Payment requests (server-to-server checkout) live in their own sub-package.
+from payments.requests.models import PaymentRequest  # noqa: E402, F401

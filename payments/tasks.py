@@ -8,6 +8,9 @@ from celery import shared_task
 
 from payments import services
 
+# Payment requests keep their adapters beside their services; gathered here for autodiscovery.
+from payments.requests import tasks as payment_request_tasks  # noqa: F401
+
 logger = logging.getLogger(__name__)
 
 

@@ -390,6 +390,11 @@ def mbway(payment: SandboxPayment, body: dict[str, Any], *, forced: str | None, 
     assert phone is not None
     if not magic.valid_phone(phone):
         raise GatewayError("12.110.1301", "customerPhone must be <country code>#<number>, e.g. 351#912345678.")
+    if payment.amount is not None and payment.amount > magic.MBWAY_MAX_AMOUNT:
+        raise GatewayError(
+            "12.110.1301",
+            f"The amount is above the MB WAY limit of {magic.MBWAY_MAX_AMOUNT} EUR per payment.",
+        )
     payment = services.mbway_purchase(payment=payment, phone=phone, forced=forced, now=now)
     return mbway_answer(payment, started=now)
 
@@ -397,6 +402,13 @@ def mbway(payment: SandboxPayment, body: dict[str, Any], *, forced: str | None, 
 @_answering
 def reference(payment: SandboxPayment, body: dict[str, Any], *, forced: str | None, now: datetime) -> Answer:
     """``POST /payments/{id}/service-reference/generate`` (body ``{}``)."""
+    entity = payment.reference_entity
+    if entity and entity != payment.merchant.reference_entity:
+        raise GatewayError(
+            "12.110.1301",
+            f"Payment entity {entity} is not active for this client: MULTIBANCO references can only be generated "
+            f"with entity {payment.merchant.reference_entity}.",
+        )
     payment = services.reference_generate(payment=payment, forced=forced, now=now)
     return reference_answer(payment, started=now)
 

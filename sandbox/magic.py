@@ -5,7 +5,13 @@ The same table is in ``sandbox/README.md``; keep the two in step.
 MB WAY (``customerPhone``, format ``<country code>#<number>``)
     * ending ``500`` (``351#912345500``) — declined by the customer: ``Declined``, ``01.106.0004``;
     * ending ``408`` — the customer never answers: ``Timeout``, ``00.110.1601``;
-    * anything else well formed (``351#912345678``) — accepted: ``Success``.
+    * anything else well formed (``351#912345678``) — accepted: ``Success``;
+    * or by the checkout amount's cents: ``.05`` — declined, ``.08`` — never answered (``Timeout``);
+    * above ``5000.00`` — the purchase is refused (HTTP 400, ``12.110.1301``): MB WAY's limit.
+
+MULTIBANCO entity
+    * a ``paymentReference.entity`` other than the client's (``24000`` by default) — the
+      reference generation is refused (HTTP 400, ``12.110.1301``): the entity is not active.
 
 Cards (``cardInfo.PAN``; any future ``validationDate``, any ``secureCode``)
     * ``4000000000000002``, ``5555555555554444`` — success;
@@ -53,6 +59,10 @@ CARD_EXPIRED: Final = "4000000000000069"
 CARD_ERROR: Final = "4000000000000119"
 CARD_3DS: Final = "4000000000003220"
 
+MBWAY_DECLINED_CENTS: Final = 5
+MBWAY_TIMEOUT_CENTS: Final = 8
+MBWAY_MAX_AMOUNT: Final = Decimal("5000.00")
+
 REFERENCE_PAID_CENTS: Final = 11
 REFERENCE_EXPIRED_CENTS: Final = 22
 
@@ -81,10 +91,15 @@ def valid_phone(phone: str) -> bool:
     return bool(_PHONE.match(phone))
 
 
-def mbway_outcome(phone: str) -> Outcome:
+def mbway_outcome(phone: str, amount: Decimal | None = None) -> Outcome:
     if phone.endswith("500"):
         return MBWAY_DECLINED
     if phone.endswith("408"):
+        return MBWAY_TIMEOUT
+    cents = int((amount * 100) % 100) if amount is not None else -1
+    if cents == MBWAY_DECLINED_CENTS:
+        return MBWAY_DECLINED
+    if cents == MBWAY_TIMEOUT_CENTS:
         return MBWAY_TIMEOUT
     return SUCCESS
 

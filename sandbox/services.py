@@ -259,7 +259,7 @@ def mbway_purchase(*, payment: SandboxPayment, phone: str, forced: str | None, n
     merchant's ``customer_delay_seconds`` (at once when 0)."""
     payment = _lock(payment)
     _check_executable(payment, ("MBWAY",), now)
-    outcome = _forced(forced, magic.mbway_outcome(phone))
+    outcome = _forced(forced, magic.mbway_outcome(phone, payment.amount))
     payment.payment_method = "MBWAY"
     payment.phone = phone
     payment.executed_at = now

@@ -5,6 +5,7 @@ from backoffice.api import views
 from payments.api import operations as api_operations
 from payments.api import transactions as payments_api
 from payments.methods import api as payment_methods_api
+from payments.requests import api as payment_requests_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -25,6 +26,8 @@ urlpatterns = [
         payment_methods_api.TerminalPaymentMethodsApi.as_view(),
         name="api-terminal-payment-methods",
     ),
+    path("payment-requests", payment_requests_api.PaymentRequestsApi.as_view(), name="api-payment-requests"),
+    path("payment-requests/<int:pk>", payment_requests_api.PaymentRequestApi.as_view(), name="api-payment-request"),
     path("operations/<int:pk>", api_operations.OperationApi.as_view(), name="api-operation"),
     path("operations/<int:pk>/approve", api_operations.OperationApproveApi.as_view(), name="api-operation-approve"),
     path("operations/<int:pk>/reject", api_operations.OperationRejectApi.as_view(), name="api-operation-reject"),

@@ -212,6 +212,34 @@ def operation_answer_apply(
     raise RuntimeError("transaction row kept appearing and disappearing")  # pragma: no cover
 
 
+def execution_answer_apply(
+    *,
+    merchant: Merchant,
+    payload: PaymentPayload,
+    stored_payload: dict[str, Any],
+    occurred_at: datetime,
+    http_status: int | None,
+) -> Applied:
+    """Record SIBS's answer to a payment the backoffice executed itself (a server-to-server MB WAY
+    purchase or reference generation, see ``payments.requests``): the payment's transaction,
+    created if new, with the same precedence rules as notifications. Inside ``atomic()``."""
+    for _attempt in range(2):
+        txn, created = _locate(merchant, payload, occurred_at)
+        try:
+            return _apply(
+                txn,
+                created=created,
+                payload=payload,
+                stored_payload=stored_payload,
+                kind=EventKind.OPERATION,
+                occurred_at=occurred_at,
+                http_status=http_status,
+            )
+        except _CreatedMeanwhile:
+            continue
+    raise RuntimeError("transaction row kept appearing and disappearing")  # pragma: no cover
+
+
 def inquiry_failed(*, transaction_pk: int, occurred_at: datetime, detail: str, http_status: int | None = None):
     """Put a status inquiry that got no usable answer on the timeline."""
     txn = Transaction.objects.get(pk=transaction_pk)

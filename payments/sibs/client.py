@@ -50,6 +50,8 @@ __all__ = [
 CONNECT_TIMEOUT: Final = 5.0
 # The money calls' path segments (note the double L of "cancellation").
 OPERATION_ACTIONS: Final = frozenset({"refund", "capture", "cancellation"})
+# Server-to-server execution calls, authorised with the checkout's transactionSignature.
+EXECUTION_ACTIONS: Final = frozenset({"mbway-id/purchase", "service-reference/generate"})
 READ_TIMEOUT: Final = 30.0
 MAX_RESPONSE_BYTES: Final = 1_000_000
 USER_AGENT: Final = "sibs-backoffice/0.1 (+https://github.com/)"
@@ -229,6 +231,38 @@ class SibsClient:
             f"/payments/{quote(transaction_id.strip(), safe='')}/{action}",
             body=body,
             extra_headers=extra_headers,
+        )
+        return self._parse(response), response
+
+    # --- server-to-server checkout (seed 003; payments.sibs.checkout builds the bodies) ------
+
+    def checkout(self, body: dict[str, Any]) -> ApiResponse:
+        """``POST /payments`` (Bearer): prepare a checkout. The caller reads the answer with
+        :func:`payments.sibs.checkout.parse_checkout_answer`."""
+        return self._call("POST", "/payments", body=body)
+
+    def execute(
+        self,
+        transaction_id: str,
+        action: str,
+        signature: str,
+        body: dict[str, Any],
+        *,
+        extra_headers: dict[str, str] | None = None,
+    ) -> tuple[StatusResponse, ApiResponse]:
+        """``POST /payments/{id}/mbway-id/purchase`` or ``…/service-reference/generate``,
+        authorised with ``Digest <transactionSignature>`` instead of the bearer token."""
+        if action not in EXECUTION_ACTIONS:
+            raise ValueError(f"unknown execution {action!r}")
+        if not transaction_id or not transaction_id.strip():
+            raise ValueError("transaction_id is required")
+        if not signature or any(c.isspace() for c in signature):
+            raise ValueError("signature is required")
+        response = self._call(
+            "POST",
+            f"/payments/{quote(transaction_id.strip(), safe='')}/{action}",
+            body=body,
+            extra_headers={**(extra_headers or {}), "Authorization": f"Digest {signature}"},
         )
         return self._parse(response), response
 
