@@ -135,10 +135,8 @@ def terminal_check(*, terminal_pk: int, actor: Actor | None = None, now: datetim
         terminal_number=terminal.terminal_id, entity=entity.entity if entity and entity.is_active else None, now=now
     )
     try:
-        # Not inside a transaction: the answer may take up to the client's read timeout. The
-        # client's plumbing is used directly: it has no checkout call of its own yet (server-to-
-        # server payment requests add ``SibsClient.checkout``, which this becomes).
-        response = client_for(credential)._call("POST", "/payments", body=body)
+        # Not inside a transaction: the answer may take up to the client's read timeout.
+        response = client_for(credential).checkout(body)
     except SibsApiError as error:
         check.outcome = CheckOutcome.FAILED
         check.http_status = error.http_status
