@@ -383,6 +383,11 @@ def _apply(
             operation_settle_from_transaction(txn)
     elif created and _text(txn.payment_type) in _PAYMENT_TYPES:
         _adopt_orphans(txn)
+    if txn.qr_code_id:
+        # A QR Code Express sale takes its units from the product's stock, once per transaction.
+        from qrexpress.services import purchase_record_from_transaction
+
+        purchase_record_from_transaction(txn)
     return Applied(transaction=txn, event=event, created=created)
 
 
