@@ -27,7 +27,9 @@ class ProductFieldsForm(forms.Form):
     collect_phone = forms.BooleanField(label=_("Ask for the phone"), required=False, initial=True)
     collect_email = forms.BooleanField(label=_("Ask for the e-mail"), required=False)
     support_contact = forms.CharField(label=_("Customer support contact"), max_length=100, required=False)
-    terms_url = forms.URLField(label=_("Terms and conditions link"), max_length=300, required=False)
+    terms_url = forms.URLField(
+        label=_("Terms and conditions link"), max_length=300, required=False, assume_scheme="https"
+    )
     status = forms.ChoiceField(label=_("Status"), choices=ProductStatus.choices, initial=ProductStatus.ACTIVE)
     qr_content = forms.CharField(
         label=_("QR code content"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -27,6 +28,8 @@ from backoffice.audit import Actor
 from backoffice.roles import Capability
 from qrexpress.models import ProductStatus, QrProduct, StockEntry, StockSource
 from qrexpress.services.errors import QrExpressError
+
+logger = logging.getLogger(__name__)
 
 OPERATIONS = ("add", "remove", "define")
 MAX_UNITS = 1_000_000
@@ -108,17 +111,25 @@ def ledger_apply(
     return entry
 
 
-def _guardrails(product: QrProduct, delta: int) -> None:
-    """Low-stock alert once per crossing, suspension at zero and reactivation, as configured."""
+def _queue_low_stock_alert(product_id: int) -> None:
     from qrexpress import tasks
 
+    try:
+        tasks.send_low_stock_alert.delay(product_id)
+    except Exception:
+        # The stock change is committed; a broker outage must not turn it into an error page.
+        logger.exception("qrexpress: could not queue the low-stock e-mail of product %s", product_id)
+
+
+def _guardrails(product: QrProduct, delta: int) -> None:
+    """Low-stock alert once per crossing, suspension at zero and reactivation, as configured."""
     units = product.stock_units
     threshold = product.low_stock_threshold
     rows = QrProduct.objects.filter(pk=product.pk)
     if delta < 0 and threshold is not None and units <= threshold:
         # Only the change that crosses the threshold sends the e-mail: the flag is set once.
         if rows.filter(low_stock_alerted=False).update(low_stock_alerted=True):
-            transaction.on_commit(lambda: tasks.send_low_stock_alert.delay(product.pk))
+            transaction.on_commit(lambda: _queue_low_stock_alert(product.pk))
     elif delta > 0 and product.low_stock_alerted and (threshold is None or units > threshold):
         rows.update(low_stock_alerted=False)
     if delta < 0 and units == 0 and product.auto_suspend and product.status == ProductStatus.ACTIVE:
