@@ -7,6 +7,7 @@ notification changes nothing; 20 parallel API "remove 5" on 50 units give exactl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import uuid
@@ -32,11 +33,9 @@ def _in_threads(func, items):
 
     def run(item):
         try:
-            try:
-                # Start each batch together, to maximise the overlap.
+            # Start each batch together, to maximise the overlap.
+            with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=2)
-            except threading.BrokenBarrierError:
-                pass
             return func(item)
         except Exception as error:
             return repr(error)
