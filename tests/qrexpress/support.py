@@ -113,6 +113,28 @@ def make_product(world, *, units: int = 10, qr_code_id: str = "7ecf9d4e23334f7da
     )
 
 
+class _StockAdapter(SandboxAdapter):
+    """Django's test client drops Content-Type from a request without a body; a real server
+    keeps it, and SIBS requires it on every stock call (GET included)."""
+
+    def send(self, request, *args, **kwargs):
+        if not request.body and request.headers.get("Content-Type"):
+            original = self.client.generic
+            content_type = request.headers["Content-Type"]
+
+            def generic(method, path, data="", content_type_arg=None, **extra):
+                return original(method, path, data=data, CONTENT_TYPE=content_type, **extra)
+
+            self.client.generic = lambda method, path, data="", content_type=None, **extra: generic(
+                method, path, data, **extra
+            )
+            try:
+                return super().send(request, *args, **kwargs)
+            finally:
+                self.client.generic = original
+        return super().send(request, *args, **kwargs)
+
+
 class StockGateway:
     """The sandbox as SIBS for the stock API: a configured client, a credential, an adapter."""
 
@@ -135,7 +157,7 @@ class StockGateway:
         self.credential = GatewayCredential.objects.create(
             merchant=world.loja, terminal_number=11111, client_id=CLIENT_ID, bearer_token=TOKEN, token_hint=TOKEN[-4:]
         )
-        self.adapter = SandboxAdapter(client or Client())
+        self.adapter = _StockAdapter(client or Client())
 
         def factory(credential):
             stock_client = StockApiClient(
