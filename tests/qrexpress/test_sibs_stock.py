@@ -14,7 +14,7 @@ from django.test import Client
 
 from backoffice.access import Access
 from backoffice.audit import Actor
-from qrexpress.models import QrProduct, StockEntry
+from qrexpress.models import StockEntry
 from qrexpress.services import QrExpressError, sibs_stock, stock_change
 from qrexpress.sibs_stock import DEFAULT_PATHS
 from sandbox.models import SandboxQrCode, SandboxStockRequest
