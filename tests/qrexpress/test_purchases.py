@@ -184,3 +184,19 @@ def test_only_qr_managers_owners_and_admins_set_fulfilment(world):
             state="shipped",
         )
     assert QrProduct.objects.count() == 1
+
+
+def test_expiry_reminders_go_once_a_few_days_before(world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from qrexpress.services.alerts import expiry_reminders_send
+
+    soon = make_product(world, units=1, qr_code_id="SOON", expires_on=timezone.localdate() + timedelta(days=3))
+    make_product(world, units=1, qr_code_id="LATER", expires_on=timezone.localdate() + timedelta(days=30))
+    assert expiry_reminders_send() == 1
+    assert expiry_reminders_send() == 0
+    (message,) = mail.outbox
+    assert message.to == ["quinn@loja.example"]
+    assert soon.product_name in message.subject and "3 days" in message.body
