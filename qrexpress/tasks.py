@@ -25,3 +25,10 @@ def stock_sync() -> dict:
     from qrexpress.services.sibs_stock import stock_sync_all
 
     return stock_sync_all()
+
+
+@shared_task(name="qrexpress.push_stock")
+def push_stock(product_id: int, operation: str, units: int) -> bool:
+    from qrexpress.services.sibs_stock import stock_push
+
+    return stock_push(product_id=product_id, operation=operation, units=units)

@@ -39,6 +39,7 @@ from qrexpress.models import (
     QrProduct,
     StockSource,
 )
+from qrexpress.services import sibs_stock
 from qrexpress.services.errors import QrExpressError
 from qrexpress.services.stock import MAX_UNITS, ledger_apply
 
@@ -326,6 +327,8 @@ def import_apply(*, access: Access, actor: Actor, bulk: BulkImport) -> BulkImpor
                     actor=actor,
                     reason=_("File %(name)s, line %(line)s") % {"name": locked.file_name[:100], "line": item["line"]},
                 )
+                # SIBS gets the same units once this transaction has committed.
+                sibs_stock.push_after_commit(product, operation="add", units=changes["add_units"])
         locked.state = BulkImportState.APPLIED
         locked.applied_at = now
         locked.detail = _("%(n)s rows applied.") % {"n": len(plan)}

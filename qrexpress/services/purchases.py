@@ -21,6 +21,7 @@ from backoffice.access import Access
 from backoffice.audit import SYSTEM, Actor
 from backoffice.roles import Capability
 from qrexpress.models import FulfilmentChange, FulfilmentState, Purchase, QrProduct, StockSource
+from qrexpress.services import sibs_stock
 from qrexpress.services.errors import QrExpressError
 from qrexpress.services.stock import ledger_apply
 
@@ -192,6 +193,7 @@ def fulfilment_set(
                     reason=_("Refund of purchase %(transaction)s") % {"transaction": locked.transaction.transaction_id},
                     purchase=locked,
                 )
+                sibs_stock.push_after_commit(locked.product, operation="add", units=returned)
         audit.record(
             actor=actor,
             action="qrexpress.fulfilment",

@@ -193,3 +193,46 @@ def sandbox_register(credential: GatewayCredential, body: dict[str, Any]) -> dic
             status=502,
         )
     return data
+
+
+# --------------------------------------------------------------------------- after-commit pushes
+
+
+def stock_push(*, product_id: int, operation: str, units: int) -> bool:
+    """Tell SIBS about a change already in the ledger (a bulk file, a refund returning units).
+
+    Runs after the commit, outside any transaction. A refusal is noted on the product and the
+    difference shows as drift until someone sets it right; it is never retried automatically
+    (an "add" retried after a lost answer would add twice).
+    """
+    product = QrProduct.objects.select_related("terminal").filter(pk=product_id).first()
+    if product is None:
+        return False
+    link = link_for(product)
+    if link is None:
+        return False
+    try:
+        answer = call(link, operation=operation, units=units)
+    except QrExpressError:
+        return False
+    if answer.units is not None:
+        record_sibs_units(product.pk, answer.units)
+    return True
+
+
+def push_after_commit(product: QrProduct, *, operation: str, units: int) -> None:
+    """Queue :func:`stock_push` for after the commit when the product's stock lives at SIBS too."""
+    from django.db import transaction
+
+    if link_for(product) is None:
+        return
+
+    def queue() -> None:
+        from qrexpress import tasks
+
+        try:
+            tasks.push_stock.delay(product.pk, operation, units)
+        except Exception:
+            logger.exception("qrexpress: could not queue the SIBS stock push of product %s", product.pk)
+
+    transaction.on_commit(queue)

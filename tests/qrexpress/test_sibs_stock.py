@@ -205,3 +205,50 @@ def test_the_sandbox_refuses_a_reused_request_id_and_bad_bodies(world, gw):
         refused = _post(DEFAULT_PATHS["add"], bad, _headers(bad, **{"QRCode-ID": product.qr_code_id}))
         assert refused.status_code == 400, bad
     assert _sandbox_units(product) == 7
+
+
+def test_units_added_by_a_bulk_file_or_a_refund_reach_sibs_after_the_commit(
+    world, gw, django_capture_on_commit_callbacks
+):
+    from qrexpress.models import Purchase
+    from qrexpress.services import fulfilment_set
+    from qrexpress.services.bulk import import_apply, import_check, template_csv
+    from tests.qrexpress.support import apply_notification, purchase_notification
+
+    product = make_product(world, units=4, qr_code_id="")
+    access, actor = Access.for_membership(world.m_quinn), Actor(user=world.quinn)
+    text = template_csv(access=access).replace(";ACT;;;;", ";ACT;;;6;")
+    checked = import_check(access=access, actor=actor, file_name="t.csv", raw=text.encode())
+    with django_capture_on_commit_callbacks(execute=True):
+        import_apply(access=access, actor=actor, bulk=checked)
+    product.refresh_from_db()
+    assert product.stock_units == 10 == _sandbox_units(product)
+
+    # a purchase at SIBS takes a unit on both sides; refunding it with restock gives it back to both
+    SandboxQrCode.objects.filter(qr_code_id=product.qr_code_id).update(stock_units=9)
+    apply_notification(world.loja, purchase_notification(qr_code_id=product.qr_code_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        fulfilment_set(access=access, actor=actor, purchase=Purchase.objects.get(), state="refunded", restock=True)
+    product.refresh_from_db()
+    assert product.stock_units == 10 == _sandbox_units(product)
+    assert product.stock_drift == 0
+
+
+def test_a_refused_push_shows_as_drift(world, gw, django_capture_on_commit_callbacks):
+    from qrexpress.services.bulk import import_apply, import_check, template_csv
+
+    product = make_product(world, units=4, qr_code_id="")
+    access, actor = Access.for_membership(world.m_quinn), Actor(user=world.quinn)
+    text = template_csv(access=access).replace(";ACT;;;;", ";ACT;;;6;")
+    checked = import_check(access=access, actor=actor, file_name="t.csv", raw=text.encode())
+    gw.adapter.fail_with = requests.ReadTimeout("read timed out")
+    gw.adapter.fail_after_processing = False
+    with django_capture_on_commit_callbacks(execute=True):
+        import_apply(access=access, actor=actor, bulk=checked)
+    gw.adapter.fail_with = None
+    product.refresh_from_db()
+    assert product.stock_units == 10 and _sandbox_units(product) == 4
+    assert "did not answer in time" in product.sibs_error
+    sibs_stock.stock_sync(product)
+    product.refresh_from_db()
+    assert product.stock_drift == -6
