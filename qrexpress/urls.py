@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/qr.svg", views.product_qr_svg, name="product_qr_svg"),
     path("<int:pk>/card/", views.product_card, name="product_card"),
     path("purchases/", views.purchase_list, name="purchases"),
+    path("purchases/export.csv", views.purchase_export, name="purchase_export"),
     path("purchases/<int:pk>/", views.purchase_detail, name="purchase"),
     path("import/", views.import_upload, name="import"),
     path("import/template.csv", views.import_template, name="import_template"),

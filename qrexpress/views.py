@@ -7,7 +7,7 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -16,6 +16,7 @@ from backoffice.access import merchant_view
 from backoffice.audit import actor_from_request
 from backoffice.roles import Capability
 from qrexpress import qr, selectors
+from qrexpress.exports import purchases_csv
 from qrexpress.forms import FulfilmentForm, ImportForm, ProductCreateForm, ProductFieldsForm, StockForm
 from qrexpress.models import BulkImport, FulfilmentState, ProductStatus
 from qrexpress.services import QrExpressError, bulk, fulfilment_set, sibs_stock, stock_change
@@ -214,6 +215,22 @@ def purchase_list(request: HttpRequest) -> HttpResponse:
             personal=selectors.can_see_personal_data(request.access),
         ),
     )
+
+
+@merchant_view(Capability.VIEW_QREXPRESS)
+@require_GET
+def purchase_export(request: HttpRequest) -> StreamingHttpResponse:
+    purchases = selectors.purchase_list(
+        access=request.access,
+        fulfilment=request.GET.get("fulfilment", ""),
+        oversold=request.GET.get("oversold") == "1",
+    )
+    response = StreamingHttpResponse(
+        purchases_csv(purchases.iterator(chunk_size=500), personal=selectors.can_see_personal_data(request.access)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="qr-express-purchases.csv"'
+    return response
 
 
 @merchant_view(Capability.VIEW_QREXPRESS)

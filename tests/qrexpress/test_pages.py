@@ -198,3 +198,17 @@ def test_bulk_upload_previews_then_applies(world, login, product):
     assert product.stock_units == 12
     junk = client.post(f"{BASE}import/", {"file": SimpleUploadedFile("x.csv", b"\x00\x00", content_type="text/csv")})
     assert junk.status_code == 200 and b"not a CSV text file" in junk.content
+
+
+def test_purchases_export_as_csv_with_personal_data_only_for_those_who_fulfil(world, login, product):
+    payload = purchase_notification(qr_code_id=product.qr_code_id)
+    payload["financialOperation"]["expeditionInfo"]["expeditionName"] = "=cmd|' /C calc'!A0"
+    apply_notification(world.loja, payload)
+    text = b"".join(login(world.quinn).get(f"{BASE}purchases/export.csv").streaming_content).decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert len(lines) == 2
+    assert "Ship to" in lines[0] and "Rua D João, 8 2drt, 4646-846, Lisboa" in lines[1]
+    assert ";'=cmd|" in lines[1]  # never a formula
+    finance = b"".join(login(world.fiona).get(f"{BASE}purchases/export.csv").streaming_content).decode("utf-8-sig")
+    assert "Ship to" not in finance and "=cmd" not in finance and "123456789" not in finance
+    assert product.qr_code_id in finance
