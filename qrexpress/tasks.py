@@ -28,7 +28,7 @@ def stock_sync() -> dict:
 
 
 @shared_task(name="qrexpress.push_stock")
-def push_stock(product_id: int, operation: str, units: int) -> bool:
+def push_stock(product_id: int, operation: str, units: int, operation_id: str = "") -> bool:
     from qrexpress.services.sibs_stock import stock_push
 
-    return stock_push(product_id=product_id, operation=operation, units=units)
+    return stock_push(product_id=product_id, operation=operation, units=units, operation_id=operation_id)

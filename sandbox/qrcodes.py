@@ -8,7 +8,8 @@
   there is a body), ``x-ibm-client-id`` and the bearer token, ``TPP-Transaction-ID`` and
   ``TPPRequest-ID`` (UUIDs; a request id is accepted once), the five ``PSU-*`` headers,
   ``Terminal`` (one of the client's) and ``QRCode-ID`` — and a bad one is refused with HTTP 400
-  and a ``returnStatus`` naming it. A removal beyond the units is refused (``QRE001``).
+  and a ``returnStatus`` naming it. A removal beyond the units is refused (``QRE001``). A
+  change repeated with the same ``TPP-Transaction-ID`` is answered without applying it again.
 * ``qr/<id>/``: the demo purchase page the code points at. Buying makes the sandbox take the
   units (never below zero: SIBS takes the money even when the stock ran out) and send the
   STATIC_QRCODE notification (seed 002, example 9).
@@ -159,10 +160,21 @@ def stock_operation(
             .filter(merchant=merchant, qr_code_id=qr_code_id, terminal_id=terminal)
             .first()
         )
+        done_before = SandboxStockRequest.objects.filter(
+            merchant=merchant,
+            transaction_id=transaction_id,
+            operation=operation,
+            qr_code_id=qr_code_id,
+            units=units,
+            status_code="000",
+        ).exists()
         if code is None:
             answer = _refuse("QRE002", f"QR Code {qr_code_id} does not exist on terminal {terminal}.", status=404)
         elif not code.stock_managed:
             answer = _refuse("QRE003", "This QR Code Express does not manage stock.")
+        elif done_before and operation != "obtain":
+            # The same TPP-Transaction-ID again (a client retrying after a lost answer): one operation.
+            answer = _ok(code.stock_units, f"Already applied. Stock units: {code.stock_units}.")
         elif operation == "remove" and units > code.stock_units:
             answer = _refuse("QRE001", f"Cannot remove {units} units: {code.stock_units} in stock.", status=409)
         else:

@@ -320,7 +320,7 @@ def import_apply(*, access: Access, actor: Actor, bulk: BulkImport) -> BulkImpor
                 product.updated_at = now
                 product.save(update_fields=[*fields, "updated_at"])
             if "add_units" in changes:
-                ledger_apply(
+                entry = ledger_apply(
                     product_id=product.pk,
                     delta=changes["add_units"],
                     source=StockSource.BULK,
@@ -328,7 +328,7 @@ def import_apply(*, access: Access, actor: Actor, bulk: BulkImport) -> BulkImpor
                     reason=_("File %(name)s, line %(line)s") % {"name": locked.file_name[:100], "line": item["line"]},
                 )
                 # SIBS gets the same units once this transaction has committed.
-                sibs_stock.push_after_commit(product, operation="add", units=changes["add_units"])
+                sibs_stock.push_after_commit(product, operation="add", units=changes["add_units"], entry=entry)
         locked.state = BulkImportState.APPLIED
         locked.applied_at = now
         locked.detail = _("%(n)s rows applied.") % {"n": len(plan)}

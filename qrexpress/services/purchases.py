@@ -185,7 +185,7 @@ def fulfilment_set(
             # Only what was taken from the stock goes back to it.
             returned = locked.quantity - locked.oversold_units
             if returned > 0 and QrProduct.objects.filter(pk=locked.product_id, stock_managed=True).exists():
-                ledger_apply(
+                entry = ledger_apply(
                     product_id=locked.product_id,
                     delta=returned,
                     source=StockSource.REFUND,
@@ -193,7 +193,7 @@ def fulfilment_set(
                     reason=_("Refund of purchase %(transaction)s") % {"transaction": locked.transaction.transaction_id},
                     purchase=locked,
                 )
-                sibs_stock.push_after_commit(locked.product, operation="add", units=returned)
+                sibs_stock.push_after_commit(locked.product, operation="add", units=returned, entry=entry)
         audit.record(
             actor=actor,
             action="qrexpress.fulfilment",

@@ -7,6 +7,7 @@ and then record what it said.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,12 +96,26 @@ def psu_from_actor(actor: Actor | None) -> Psu:
     )
 
 
-def call(link: StockLink, *, operation: str, units: int | None = None, psu: Psu | None = None) -> StockAnswer:
+def call(
+    link: StockLink,
+    *,
+    operation: str,
+    units: int | None = None,
+    psu: Psu | None = None,
+    transaction_id: str | None = None,
+) -> StockAnswer:
     """One stock call to SIBS; a refusal or a timeout becomes a ``QrExpressError`` saying why,
     and is noted on the product."""
     client = make_client(link.credential)
     try:
-        return client.call(operation, terminal=link.terminal, qr_code_id=link.qr_code_id, units=units, psu=psu)
+        return client.call(
+            operation,
+            terminal=link.terminal,
+            qr_code_id=link.qr_code_id,
+            units=units,
+            psu=psu,
+            transaction_id=transaction_id,
+        )
     except StockApiError as error:
         QrProduct.objects.filter(pk=link.product_id).update(sibs_error=error.message[:300])
         if error.code == "timeout":
@@ -198,12 +213,13 @@ def sandbox_register(credential: GatewayCredential, body: dict[str, Any]) -> dic
 # --------------------------------------------------------------------------- after-commit pushes
 
 
-def stock_push(*, product_id: int, operation: str, units: int) -> bool:
+def stock_push(*, product_id: int, operation: str, units: int, operation_id: str = "") -> bool:
     """Tell SIBS about a change already in the ledger (a bulk file, a refund returning units).
 
     Runs after the commit, outside any transaction. A refusal is noted on the product and the
     difference shows as drift until someone sets it right; it is never retried automatically
-    (an "add" retried after a lost answer would add twice).
+    by us. ``operation_id`` is sent as ``TPP-Transaction-ID``: the same for every try of one
+    ledger change, so a task run twice (a worker lost mid-call) is one operation for SIBS.
     """
     product = QrProduct.objects.select_related("terminal").filter(pk=product_id).first()
     if product is None:
@@ -212,7 +228,7 @@ def stock_push(*, product_id: int, operation: str, units: int) -> bool:
     if link is None:
         return False
     try:
-        answer = call(link, operation=operation, units=units)
+        answer = call(link, operation=operation, units=units, transaction_id=operation_id or None)
     except QrExpressError:
         return False
     if answer.units is not None:
@@ -220,18 +236,19 @@ def stock_push(*, product_id: int, operation: str, units: int) -> bool:
     return True
 
 
-def push_after_commit(product: QrProduct, *, operation: str, units: int) -> None:
+def push_after_commit(product: QrProduct, *, operation: str, units: int, entry=None) -> None:
     """Queue :func:`stock_push` for after the commit when the product's stock lives at SIBS too."""
     from django.db import transaction
 
     if link_for(product) is None:
         return
+    operation_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"qrexpress-stock-entry:{entry.pk}")) if entry else ""
 
     def queue() -> None:
         from qrexpress import tasks
 
         try:
-            tasks.push_stock.delay(product.pk, operation, units)
+            tasks.push_stock.delay(product.pk, operation, units, operation_id)
         except Exception:
             logger.exception("qrexpress: could not queue the SIBS stock push of product %s", product.pk)
 

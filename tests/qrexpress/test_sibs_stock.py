@@ -252,3 +252,13 @@ def test_a_refused_push_shows_as_drift(world, gw, django_capture_on_commit_callb
     sibs_stock.stock_sync(product)
     product.refresh_from_db()
     assert product.stock_drift == -6
+
+
+def test_a_push_run_twice_is_one_operation_for_sibs(world, gw):
+    product = make_product(world, units=4, qr_code_id="")
+    first = str(uuid.uuid4())
+    for _ in range(2):  # a worker lost mid-call: the task runs again
+        assert sibs_stock.stock_push(product_id=product.pk, operation="add", units=3, operation_id=first)
+    assert _sandbox_units(product) == 7
+    assert sibs_stock.stock_push(product_id=product.pk, operation="add", units=3, operation_id=str(uuid.uuid4()))
+    assert _sandbox_units(product) == 10
