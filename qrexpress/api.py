@@ -27,10 +27,21 @@ from rest_framework.views import APIView
 from backoffice.api.auth import api_access
 from backoffice.api.errors import error_body
 from backoffice.audit import Actor, actor_from_request, client_ip
-from backoffice.models import ApiKey
+from backoffice.models import ApiKey, Terminal
 from qrexpress import selectors
-from qrexpress.models import ProductStatus, Purchase, QrProduct, StockEntry, StockSource
-from qrexpress.services import QrExpressError, stock_change
+from qrexpress.models import (
+    DESCRIPTION_MAX,
+    PRODUCT_NAME_MAX,
+    QR_CODE_ID_MAX,
+    FulfilmentState,
+    ProductStatus,
+    Purchase,
+    QrProduct,
+    StockEntry,
+    StockSource,
+)
+from qrexpress.services import QrExpressError, fulfilment_set, stock_change
+from qrexpress.services.products import EDITABLE, ProductInput, ProductReplayed, product_create, product_update
 
 ALLOWED_STOCK_FIELDS = {"operation", "units", "reason"}
 MAX_LIMIT = 200
@@ -141,6 +152,77 @@ def _actor(request) -> Actor:
 _LIST = inline_serializer("QrProductList", {"results": serializers.ListField(child=serializers.DictField())})
 
 
+class _ProductFields(serializers.Serializer):
+    """Types only: the rules (lengths, expiry in the future, amounts) are the service's."""
+
+    product_name = serializers.CharField(max_length=PRODUCT_NAME_MAX)
+    description = serializers.CharField(max_length=DESCRIPTION_MAX)
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.01"))
+    expedition_amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0")
+    )
+    two_step_purchase = serializers.BooleanField(required=False, default=False)
+    expires_on = serializers.DateField(required=False, allow_null=True, default=None)
+    collect_tax_number = serializers.BooleanField(required=False, default=False)
+    collect_billing_address = serializers.BooleanField(required=False, default=False)
+    collect_shipping_address = serializers.BooleanField(required=False, default=True)
+    collect_phone = serializers.BooleanField(required=False, default=True)
+    collect_email = serializers.BooleanField(required=False, default=False)
+    support_contact = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    terms_url = serializers.URLField(max_length=300, required=False, allow_blank=True, default="")
+    status = serializers.ChoiceField(choices=ProductStatus.values, required=False, default=ProductStatus.ACTIVE)
+    qr_content = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    low_stock_threshold = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+    auto_suspend = serializers.BooleanField(required=False, default=False)
+    auto_reactivate = serializers.BooleanField(required=False, default=False)
+
+
+class ProductCreateInput(_ProductFields):
+    terminal_id = serializers.IntegerField(min_value=1, help_text="The SIBS terminal id.")
+    qr_code_id = serializers.CharField(
+        max_length=QR_CODE_ID_MAX,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Empty: the sandbox makes one.",
+    )
+    stock_managed = serializers.BooleanField(required=False, default=True)
+    initial_units = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, default=0)
+
+
+class ProductUpdateInput(_ProductFields):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+
+def _refuse_unknown(data, allowed) -> Response | None:
+    if not isinstance(data, dict):
+        return Response(
+            error_body(type_="validation_error", code="invalid_body", message="The body must be a JSON object."),
+            status=400,
+        )
+    unknown = sorted(str(k)[:50] for k in set(data) - set(allowed))
+    if unknown:
+        return Response(
+            error_body(
+                type_="validation_error",
+                code="unknown_field",
+                message="Unknown fields: " + ", ".join(unknown[:10]),
+                fields={u: ["Unknown field."] for u in unknown[:10]},
+            ),
+            status=400,
+        )
+    return None
+
+
+def _service_error(error: QrExpressError) -> Response:
+    type_ = "validation_error" if error.status == 400 else "refused"
+    fields = {error.field: [error.message]} if error.field else {}
+    return Response(error_body(type_=type_, code=error.code, message=error.message, fields=fields), status=error.status)
+
+
 class ProductListApi(APIView):
     @extend_schema(
         summary="QR Code Express products",
@@ -161,12 +243,82 @@ class ProductListApi(APIView):
         rows, limit, offset = _page(request, qs)
         return Response({"results": [product_data(p) for p in rows], "limit": limit, "offset": offset})
 
+    @extend_schema(
+        summary="Create a QR Code Express product",
+        request=ProductCreateInput,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, OpenApiParameter.HEADER, required=True, description="Unique per product."
+            )
+        ],
+        responses={201: inline_serializer("QrProductCreated", {})},
+    )
+    def post(self, request):
+        access = api_access(request)
+        refused = _refuse_unknown(request.data, ProductCreateInput().fields)
+        if refused is not None:
+            return refused
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key or len(key) > 255 or not key.isprintable():
+            return Response(
+                error_body(
+                    type_="validation_error",
+                    code="idempotency_key_missing",
+                    message="Send an Idempotency-Key header (1 to 255 printable characters, e.g. a UUID) so that a "
+                    "repeated request cannot create two products.",
+                ),
+                status=400,
+            )
+        given = ProductCreateInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        terminal = access.scope(Terminal.objects.all()).filter(terminal_id=data["terminal_id"]).first()
+        if terminal is None:
+            raise ValidationError({"terminal_id": ["No such terminal in this merchant."]})
+        try:
+            product = product_create(
+                access=access,
+                actor=_actor(request),
+                data=ProductInput(
+                    terminal=terminal,
+                    qr_code_id=data["qr_code_id"],
+                    stock_managed=data["stock_managed"],
+                    initial_units=data["initial_units"],
+                    **{name: data[name] for name in EDITABLE},
+                ),
+                idempotency_key=key,
+            )
+        except ProductReplayed as replay:
+            response = Response(product_data(replay.product), status=200)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        except QrExpressError as error:
+            return _service_error(error)
+        return Response(product_data(product), status=201)
+
 
 class ProductDetailApi(APIView):
     @extend_schema(summary="One QR Code Express product", responses=inline_serializer("QrProduct", {}))
     def get(self, request, pk: int):
         _access, product = _product(request, pk)
         return Response(product_data(product))
+
+    @extend_schema(
+        summary="Change a product (not its stock: use the stock endpoint)",
+        request=ProductUpdateInput,
+        responses=inline_serializer("QrProductUpdated", {}),
+    )
+    def patch(self, request, pk: int):
+        access, product = _product(request, pk)
+        refused = _refuse_unknown(request.data, ProductUpdateInput().fields)
+        if refused is not None:
+            return refused
+        given = ProductUpdateInput(data=request.data, partial=True)
+        given.is_valid(raise_exception=True)
+        changes = {name: value for name, value in given.validated_data.items() if name in EDITABLE}
+        changes = {name: value for name, value in changes.items() if name in request.data}
+        updated = product_update(access=access, actor=_actor(request), product=product, changes=changes)
+        return Response(product_data(QrProduct.objects.select_related("terminal").get(pk=updated.pk)))
 
 
 class StockApi(APIView):
@@ -297,3 +449,45 @@ class PurchaseListApi(APIView):
         return Response(
             {"results": [purchase_data(p, personal=personal) for p in rows], "limit": limit, "offset": offset}
         )
+
+
+class FulfilmentApi(APIView):
+    @extend_schema(
+        summary="Set a purchase's fulfilment state (setting the current state again changes nothing)",
+        request=inline_serializer(
+            "QrFulfilmentRequest",
+            {
+                "state": serializers.ChoiceField(choices=FulfilmentState.values),
+                "note": serializers.CharField(required=False, max_length=300),
+                "restock": serializers.BooleanField(required=False),
+            },
+        ),
+        responses=inline_serializer("QrPurchase", {}),
+    )
+    def post(self, request, pk: int):
+        access = api_access(request)
+        try:
+            purchase = selectors.purchase_get(access=access, pk=pk)
+        except Http404:
+            raise NotFound("No such purchase.") from None
+        refused = _refuse_unknown(request.data, {"state", "note", "restock"})
+        if refused is not None:
+            return refused
+        note = request.data.get("note", "")
+        restock = request.data.get("restock", False)
+        if not isinstance(note, str) or not isinstance(restock, bool):
+            raise ValidationError(
+                {"note": ["Must be text."]} if not isinstance(note, str) else {"restock": ["true or false."]}
+            )
+        try:
+            updated = fulfilment_set(
+                access=access,
+                actor=_actor(request),
+                purchase=purchase,
+                state=request.data.get("state"),
+                note=note,
+                restock=restock,
+            )
+        except QrExpressError as error:
+            return _service_error(error)
+        return Response(purchase_data(updated, personal=selectors.can_see_personal_data(access)))

@@ -8,4 +8,5 @@ urlpatterns = [
     path("products/<int:pk>/stock", api.StockApi.as_view(), name="api-qr-stock"),
     path("products/<int:pk>/ledger", api.LedgerApi.as_view(), name="api-qr-ledger"),
     path("purchases", api.PurchaseListApi.as_view(), name="api-qr-purchases"),
+    path("purchases/<int:pk>/fulfilment", api.FulfilmentApi.as_view(), name="api-qr-fulfilment"),
 ]

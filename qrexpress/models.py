@@ -74,6 +74,9 @@ class QrProduct(models.Model):
     stock_drift = models.IntegerField(null=True, blank=True)
     sibs_error = models.CharField(max_length=300, blank=True)
 
+    # Created through the API: the client's Idempotency-Key and a hash of what it asked.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -86,6 +89,11 @@ class QrProduct(models.Model):
         verbose_name_plural = _("QR Code Express products")
         constraints = [
             models.UniqueConstraint(fields=["merchant", "qr_code_id"], name="qr_product_code_unique_per_merchant"),
+            models.UniqueConstraint(
+                fields=["merchant", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="qr_product_idempotency_per_merchant",
+            ),
             models.CheckConstraint(condition=Q(stock_units__gte=0), name="qr_product_stock_not_negative"),
             models.CheckConstraint(condition=Q(price__gt=0), name="qr_product_price_positive"),
             models.CheckConstraint(condition=Q(expedition_amount__gte=0), name="qr_product_expedition_not_negative"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -27,6 +29,7 @@ from qrexpress.models import (
     StockSource,
 )
 from qrexpress.services import sibs_stock
+from qrexpress.services.errors import QrExpressError
 from qrexpress.services.stock import MAX_UNITS, ledger_apply
 
 EDITABLE = (
@@ -132,9 +135,43 @@ def sandbox_purchase_url(qr_code_id: str) -> str:
     return f"{settings.SITE_URL}/sandbox/qr/{qr_code_id}/"
 
 
-def product_create(*, access: Access, actor: Actor, data: ProductInput) -> QrProduct:
+class ProductReplayed(Exception):
+    """The Idempotency-Key was seen before with the same request: here is its product."""
+
+    def __init__(self, product: QrProduct) -> None:
+        super().__init__("replayed")
+        self.product = product
+
+
+def _fingerprint(data: ProductInput) -> str:
+    fields = {name: str(getattr(data, name)) for name in (*EDITABLE, "qr_code_id", "stock_managed", "initial_units")}
+    fields["terminal"] = data.terminal.pk
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def _replay(access: Access, key: str, fingerprint: str) -> None:
+    existing = QrProduct.objects.filter(merchant=access.merchant, idempotency_key=key).first()
+    if existing is None:
+        return
+    if existing.fingerprint != fingerprint:
+        raise QrExpressError(
+            _("This idempotency key was already used for a different request. Use a new key for a new change."),
+            code="idempotency_key_reused",
+            status=422,
+        )
+    raise ProductReplayed(existing)
+
+
+def product_create(
+    *, access: Access, actor: Actor, data: ProductInput, idempotency_key: str | None = None
+) -> QrProduct:
+    """Create a product (and its initial stock). With ``idempotency_key`` a repeated request
+    raises :class:`ProductReplayed` carrying the product the first one created."""
     access.require(Capability.MANAGE_QREXPRESS)
     _check_terminal(access, data.terminal)
+    fingerprint = _fingerprint(data) if idempotency_key else ""
+    if idempotency_key:
+        _replay(access, idempotency_key, fingerprint)
     data.product_name = data.product_name.strip()
     data.description = data.description.strip()
     data.qr_code_id = clean_qr_code_id(data.qr_code_id)
@@ -183,6 +220,8 @@ def product_create(*, access: Access, actor: Actor, data: ProductInput) -> QrPro
                 stock_managed=data.stock_managed,
                 stock_units=0,
                 created_by=actor.user,
+                idempotency_key=idempotency_key or None,
+                fingerprint=fingerprint,
                 created_at=now,
                 updated_at=now,
                 **{name: getattr(data, name) for name in EDITABLE},
@@ -204,6 +243,8 @@ def product_create(*, access: Access, actor: Actor, data: ProductInput) -> QrPro
                 after=_describe(product, units=data.initial_units),
             )
     except IntegrityError:
+        if idempotency_key:
+            _replay(access, idempotency_key, fingerprint)  # the same request, sent twice at once
         raise ValidationError({"qr_code_id": _("Another product already has this QR Code ID.")}) from None
     product.refresh_from_db()
     return product

@@ -144,3 +144,94 @@ def test_the_schema_documents_the_endpoints(world, login):
         "/api/v1/qr-express/purchases",
     ):
         assert path in text
+
+
+def _create(headers, body, key="create-1"):
+    return _post(headers, "/products", body, key=key)
+
+
+def test_create_a_product_through_the_api_once(world):
+    headers = _key(world)
+    body = {
+        "terminal_id": 11111,
+        "qr_code_id": "API-1",
+        "product_name": "Caneca",
+        "description": "Caneca 33 cl",
+        "price": "4.90",
+        "initial_units": 7,
+    }
+    created = _create(headers, body)
+    assert created.status_code == 201, created.content
+    assert created.json()["stock_units"] == 7 and created.json()["price"] == "4.90"
+    again = _create(headers, body)
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == created.json()["id"]
+    other = _create(headers, {**body, "price": "5.00"})
+    assert other.status_code == 422
+    duplicate = _create(headers, body, key="create-2")
+    assert duplicate.status_code == 400
+    assert "Another product already has this QR Code ID." in duplicate.json()["error"]["fields"]["qr_code_id"]
+    assert StockEntry.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"terminal_id": 33333}, "terminal_id"),  # another merchant's terminal
+        ({"terminal_id": "abc"}, "terminal_id"),
+        ({"description": "x" * 101}, "description"),
+        ({"price": "0"}, "price"),
+        ({"price": "1.005"}, "price"),
+        ({"price": "NaN"}, "price"),
+        ({"expires_on": "2001-01-01"}, "expires_on"),
+        ({"expires_on": "tomorrow"}, "expires_on"),
+        ({"qr_code_id": "x" * 37}, "qr_code_id"),
+        ({"qr_code_id": "has space"}, "qr_code_id"),
+        ({"status": "ON"}, "status"),
+        ({"initial_units": -1}, "initial_units"),
+        ({"stock_units": 5}, "stock_units"),  # unknown: stock changes through the ledger only
+    ],
+)
+def test_bad_products_are_refused_field_by_field(world, changes, field):
+    body = {
+        "terminal_id": 11111,
+        "qr_code_id": "API-1",
+        "product_name": "Caneca",
+        "description": "Caneca",
+        "price": "4.90",
+        **changes,
+    }
+    response = _create(_key(world), body)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["error"]["fields"]
+    assert not StockEntry.objects.exists()
+
+
+def test_update_a_product_and_set_fulfilment_through_the_api(world, product):
+    headers = _key(world)
+    patched = Client().patch(
+        f"{ROOT}/products/{product.pk}",
+        data=json.dumps({"status": "SUS", "price": "2.00"}),
+        content_type="application/json",
+        headers=headers,
+    )
+    assert patched.status_code == 200, patched.content
+    assert (patched.json()["status"], patched.json()["price"], patched.json()["stock_units"]) == ("SUS", "2.00", 10)
+    refused = Client().patch(
+        f"{ROOT}/products/{product.pk}",
+        data=json.dumps({"stock_units": 99}),
+        content_type="application/json",
+        headers=headers,
+    )
+    assert refused.status_code == 400
+    apply_notification(world.loja, purchase_notification())
+    purchase_id = Client().get(f"{ROOT}/purchases", headers=headers).json()["results"][0]["id"]
+    shipped = _post(headers, f"/purchases/{purchase_id}/fulfilment", {"state": "shipped", "note": "CTT"}, key=None)
+    assert shipped.status_code == 200 and shipped.json()["fulfilment"] == "shipped"
+    backwards = _post(headers, f"/purchases/{purchase_id}/fulfilment", {"state": "new"}, key=None)
+    assert backwards.status_code == 409 and backwards.json()["error"]["code"] == "invalid_transition"
+    bad = _post(headers, f"/purchases/{purchase_id}/fulfilment", {"state": "lost"}, key=None)
+    assert bad.status_code == 400
+    viewer = _post(_key(world, Role.VIEWER), f"/purchases/{purchase_id}/fulfilment", {"state": "delivered"}, key=None)
+    assert viewer.status_code == 403
+    assert _post(headers, "/purchases/999999/fulfilment", {"state": "shipped"}, key=None).status_code == 404
