@@ -149,7 +149,78 @@ def _actor(request) -> Actor:
     return actor_from_request(request._request)
 
 
-_LIST = inline_serializer("QrProductList", {"results": serializers.ListField(child=serializers.DictField())})
+class ProductOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    qr_code_id = serializers.CharField()
+    terminal_id = serializers.IntegerField()
+    store = serializers.IntegerField()
+    product_name = serializers.CharField()
+    description = serializers.CharField()
+    price = serializers.CharField(help_text='Two decimals, e.g. "12.50".')
+    expedition_amount = serializers.CharField()
+    currency = serializers.CharField()
+    two_step_purchase = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=ProductStatus.values)
+    stock_managed = serializers.BooleanField()
+    stock_units = serializers.IntegerField(allow_null=True)
+    low_stock_threshold = serializers.IntegerField(allow_null=True)
+    expires_on = serializers.DateField(allow_null=True)
+    sibs_units = serializers.IntegerField(allow_null=True, help_text="SIBS's units at the last stock call or sync.")
+    stock_drift = serializers.IntegerField(allow_null=True, help_text="SIBS's units minus ours; 0 when they agree.")
+    sibs_checked_at = serializers.DateTimeField(allow_null=True)
+    sold_total = serializers.IntegerField(allow_null=True)
+    sold_today = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        ref_name = "QrProduct"
+
+
+class EntryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    product = serializers.IntegerField()
+    source = serializers.ChoiceField(choices=StockSource.values)
+    delta = serializers.IntegerField()
+    units_after = serializers.IntegerField()
+    reason = serializers.CharField()
+    actor = serializers.CharField()
+    purchase = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "QrStockEntry"
+
+
+class PurchaseOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    product = serializers.IntegerField(allow_null=True)
+    qr_code_id = serializers.CharField()
+    transaction_id = serializers.CharField()
+    purchased_at = serializers.DateTimeField()
+    quantity = serializers.IntegerField()
+    oversold_units = serializers.IntegerField(help_text="Units sold without stock: to ship anyway or refund.")
+    unit_amount = serializers.CharField(allow_null=True)
+    expedition_amount = serializers.CharField(allow_null=True)
+    amount = serializers.CharField(allow_null=True)
+    currency = serializers.CharField()
+    fulfilment = serializers.ChoiceField(choices=FulfilmentState.values)
+    billing_tin = serializers.CharField(required=False, help_text="Only for roles that fulfil orders.")
+    billing_address = serializers.DictField(required=False)
+    shipping_name = serializers.CharField(required=False)
+    shipping_address = serializers.DictField(required=False)
+    phone = serializers.CharField(required=False)
+    email = serializers.CharField(required=False)
+
+    class Meta:
+        ref_name = "QrPurchase"
+
+
+def _page_of(name: str, item) -> serializers.Serializer:
+    return inline_serializer(
+        name, {"results": item(many=True), "limit": serializers.IntegerField(), "offset": serializers.IntegerField()}
+    )
+
+
+_STOCK_CHANGE = inline_serializer("QrStockChange", {"product": ProductOutput(), "entry": EntryOutput(allow_null=True)})
 
 
 class _ProductFields(serializers.Serializer):
@@ -226,13 +297,14 @@ def _service_error(error: QrExpressError) -> Response:
 class ProductListApi(APIView):
     @extend_schema(
         summary="QR Code Express products",
+        operation_id="qr_express_products_list",
         parameters=[
             OpenApiParameter("q", str, description="Name, description or QR Code ID contains"),
             OpenApiParameter("status", str, enum=ProductStatus.values),
             OpenApiParameter("limit", int),
             OpenApiParameter("offset", int),
         ],
-        responses=_LIST,
+        responses=_page_of("QrProductPage", ProductOutput),
     )
     def get(self, request):
         access = api_access(request)
@@ -251,7 +323,7 @@ class ProductListApi(APIView):
                 "Idempotency-Key", str, OpenApiParameter.HEADER, required=True, description="Unique per product."
             )
         ],
-        responses={201: inline_serializer("QrProductCreated", {})},
+        responses={201: ProductOutput, 200: ProductOutput},
     )
     def post(self, request):
         access = api_access(request)
@@ -298,7 +370,7 @@ class ProductListApi(APIView):
 
 
 class ProductDetailApi(APIView):
-    @extend_schema(summary="One QR Code Express product", responses=inline_serializer("QrProduct", {}))
+    @extend_schema(summary="One QR Code Express product", responses=ProductOutput)
     def get(self, request, pk: int):
         _access, product = _product(request, pk)
         return Response(product_data(product))
@@ -306,7 +378,7 @@ class ProductDetailApi(APIView):
     @extend_schema(
         summary="Change a product (not its stock: use the stock endpoint)",
         request=ProductUpdateInput,
-        responses=inline_serializer("QrProductUpdated", {}),
+        responses=ProductOutput,
     )
     def patch(self, request, pk: int):
         access, product = _product(request, pk)
@@ -337,7 +409,7 @@ class StockApi(APIView):
                 "Idempotency-Key", str, OpenApiParameter.HEADER, required=True, description="Unique per change."
             )
         ],
-        responses={201: inline_serializer("QrStockChange", {}), 200: inline_serializer("QrStockReplay", {})},
+        responses={201: _STOCK_CHANGE, 200: _STOCK_CHANGE},
     )
     def post(self, request, pk: int):
         access, product = _product(request, pk)
@@ -409,8 +481,9 @@ class StockApi(APIView):
 class LedgerApi(APIView):
     @extend_schema(
         summary="A product's stock ledger, newest first",
+        operation_id="qr_express_ledger_list",
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-        responses=_LIST,
+        responses=_page_of("QrStockEntryPage", EntryOutput),
     )
     def get(self, request, pk: int):
         access, product = _product(request, pk)
@@ -421,6 +494,7 @@ class LedgerApi(APIView):
 class PurchaseListApi(APIView):
     @extend_schema(
         summary="QR Code Express purchases, newest first",
+        operation_id="qr_express_purchases_list",
         parameters=[
             OpenApiParameter("product", int),
             OpenApiParameter("fulfilment", str, enum=["new", "shipped", "delivered", "refunded"]),
@@ -428,7 +502,7 @@ class PurchaseListApi(APIView):
             OpenApiParameter("limit", int),
             OpenApiParameter("offset", int),
         ],
-        responses=_LIST,
+        responses=_page_of("QrPurchasePage", PurchaseOutput),
     )
     def get(self, request):
         access = api_access(request)
@@ -462,7 +536,7 @@ class FulfilmentApi(APIView):
                 "restock": serializers.BooleanField(required=False),
             },
         ),
-        responses=inline_serializer("QrPurchase", {}),
+        responses=PurchaseOutput,
     )
     def post(self, request, pk: int):
         access = api_access(request)
