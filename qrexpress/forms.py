@@ -48,6 +48,15 @@ class ProductFieldsForm(forms.Form):
     auto_reactivate = forms.BooleanField(label=_("Reactivate when stock is added"), required=False)
 
 
+class QrImageForm(forms.Form):
+    qr_image = forms.FileField(
+        label=_("SIBS's QR image (PNG)"),
+        required=False,
+        help_text=_("Instead of the content string: the image SIBS Backoffice gives for this code."),
+    )
+    remove_qr_image = forms.BooleanField(label=_("Remove the uploaded image"), required=False)
+
+
 class ProductCreateForm(ProductFieldsForm):
     terminal = forms.ModelChoiceField(label=_("Terminal"), queryset=None)
     qr_code_id = forms.CharField(

@@ -59,6 +59,8 @@ class QrProduct(models.Model):
     status = models.CharField(_("status"), max_length=3, choices=ProductStatus.choices, default=ProductStatus.ACTIVE)
     # What the QR code encodes: the sandbox purchase page, or the string SIBS gave the merchant.
     qr_content = models.TextField(_("QR code content"), blank=True)
+    # Or the QR image SIBS Backoffice gave, as uploaded (PNG only: an uploaded SVG could carry script).
+    qr_image_png = models.BinaryField(null=True, blank=True, editable=False)
 
     # Guardrails.
     low_stock_threshold = models.PositiveIntegerField(_("low-stock threshold"), null=True, blank=True)

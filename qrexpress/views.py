@@ -17,10 +17,11 @@ from backoffice.audit import actor_from_request
 from backoffice.roles import Capability
 from qrexpress import qr, selectors
 from qrexpress.exports import purchases_csv
-from qrexpress.forms import FulfilmentForm, ImportForm, ProductCreateForm, ProductFieldsForm, StockForm
+from qrexpress.forms import FulfilmentForm, ImportForm, ProductCreateForm, ProductFieldsForm, QrImageForm, StockForm
 from qrexpress.models import BulkImport, FulfilmentState, ProductStatus
+from qrexpress.qr import MAX_UPLOAD_BYTES
 from qrexpress.services import QrExpressError, bulk, fulfilment_set, sibs_stock, stock_change
-from qrexpress.services.products import EDITABLE, ProductInput, product_create, product_update
+from qrexpress.services.products import EDITABLE, ProductInput, product_create, product_qr_image_set, product_update
 
 ACTIVE = "qrexpress"
 PAGE_SIZE = 50
@@ -84,16 +85,26 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
     product = selectors.product_get(access=request.access, pk=pk)
     initial = {name: getattr(product, name) for name in EDITABLE}
     form = ProductFieldsForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    image_form = QrImageForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid() and image_form.is_valid():
         changes = {name: form.cleaned_data[name] for name in EDITABLE if form.cleaned_data[name] != initial[name]}
+        actor = actor_from_request(request)
+        upload = image_form.cleaned_data["qr_image"]
         try:
-            product_update(access=request.access, actor=actor_from_request(request), product=product, changes=changes)
+            product_update(access=request.access, actor=actor, product=product, changes=changes)
+            if upload is not None:
+                raw = upload.read(MAX_UPLOAD_BYTES + 1)
+                product_qr_image_set(access=request.access, actor=actor, product=product, raw=raw)
+            elif image_form.cleaned_data["remove_qr_image"]:
+                product_qr_image_set(access=request.access, actor=actor, product=product, raw=None)
         except ValidationError as error:
-            _form_errors(form, error)
+            _form_errors(image_form if "qr_image" in getattr(error, "error_dict", {}) else form, error)
         else:
             messages.success(request, _("Product saved."))
             return redirect("qrexpress:product", merchant=request.access.merchant.slug, pk=product.pk)
-    return render(request, "qrexpress/product_form.html", _ctx(request, form=form, product=product))
+    return render(
+        request, "qrexpress/product_form.html", _ctx(request, form=form, image_form=image_form, product=product)
+    )
 
 
 @merchant_view(Capability.VIEW_QREXPRESS)

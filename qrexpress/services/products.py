@@ -300,3 +300,26 @@ def _describe(product: QrProduct, *, units: int | None = None) -> dict[str, Any]
     if units is not None:
         described["initial_units"] = units
     return described
+
+
+def product_qr_image_set(*, access: Access, actor: Actor, product: QrProduct, raw: bytes | None) -> QrProduct:
+    """Keep the QR image SIBS Backoffice gave for this code (PNG), or drop it (``raw=None``)."""
+    from qrexpress.qr import MAX_UPLOAD_BYTES, PNG_SIGNATURE
+
+    access.require(Capability.MANAGE_QREXPRESS)
+    _check_terminal(access, product.terminal)
+    if raw is not None:
+        if len(raw) > MAX_UPLOAD_BYTES:
+            raise ValidationError({"qr_image": _("The image is larger than 512 KB.")})
+        if not raw.startswith(PNG_SIGNATURE):
+            raise ValidationError({"qr_image": _("Upload the PNG image SIBS Backoffice gives for the code.")})
+    QrProduct.objects.filter(pk=product.pk).update(qr_image_png=raw, updated_at=timezone.now())
+    audit.record(
+        actor=actor,
+        action="qrexpress.qr_image_" + ("set" if raw is not None else "removed"),
+        merchant=access.merchant,
+        obj=product,
+        after={"bytes": len(raw) if raw is not None else 0},
+    )
+    product.refresh_from_db()
+    return product

@@ -212,3 +212,30 @@ def test_purchases_export_as_csv_with_personal_data_only_for_those_who_fulfil(wo
     finance = b"".join(login(world.fiona).get(f"{BASE}purchases/export.csv").streaming_content).decode("utf-8-sig")
     assert "Ship to" not in finance and "=cmd" not in finance and "123456789" not in finance
     assert product.qr_code_id in finance
+
+
+def test_sibs_qr_image_upload_replaces_the_drawn_code(world, login, product):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from qrexpress import qr
+
+    drawn = qr.png(product)
+    client = login(world.quinn)
+    form = {
+        "product_name": product.product_name,
+        "description": product.description,
+        "price": "1.50",
+        "expedition_amount": "0.10",
+        "status": "ACT",
+        "qr_content": product.qr_content,
+    }
+    not_png = SimpleUploadedFile("qr.svg", b"<svg onload=alert(1)>", content_type="image/svg+xml")
+    refused = client.post(f"{BASE}{product.pk}/edit/", {**form, "qr_image": not_png})
+    assert refused.status_code == 200 and b"Upload the PNG image" in refused.content
+    sibs_png = SimpleUploadedFile("qr.png", b"\x89PNG\r\n\x1a\n" + b"x" * 100)
+    assert client.post(f"{BASE}{product.pk}/edit/", {**form, "qr_image": sibs_png}).status_code == 302
+    served = client.get(f"{BASE}{product.pk}/qr.png")
+    assert served.content == b"\x89PNG\r\n\x1a\n" + b"x" * 100
+    assert b"data:image/png;base64," in client.get(f"{BASE}{product.pk}/qr.svg").content
+    client.post(f"{BASE}{product.pk}/edit/", {**form, "remove_qr_image": "on"})
+    assert client.get(f"{BASE}{product.pk}/qr.png").content == drawn
