@@ -160,7 +160,7 @@ class ProductOutput(serializers.Serializer):
     expedition_amount = serializers.CharField()
     currency = serializers.CharField()
     two_step_purchase = serializers.BooleanField()
-    status = serializers.ChoiceField(choices=ProductStatus.values)
+    status = serializers.ChoiceField(choices=ProductStatus.choices)
     stock_managed = serializers.BooleanField()
     stock_units = serializers.IntegerField(allow_null=True)
     low_stock_threshold = serializers.IntegerField(allow_null=True)
@@ -178,7 +178,7 @@ class ProductOutput(serializers.Serializer):
 class EntryOutput(serializers.Serializer):
     id = serializers.IntegerField()
     product = serializers.IntegerField()
-    source = serializers.ChoiceField(choices=StockSource.values)
+    source = serializers.ChoiceField(choices=StockSource.choices)
     delta = serializers.IntegerField()
     units_after = serializers.IntegerField()
     reason = serializers.CharField()
@@ -202,7 +202,7 @@ class PurchaseOutput(serializers.Serializer):
     expedition_amount = serializers.CharField(allow_null=True)
     amount = serializers.CharField(allow_null=True)
     currency = serializers.CharField()
-    fulfilment = serializers.ChoiceField(choices=FulfilmentState.values)
+    fulfilment = serializers.ChoiceField(choices=FulfilmentState.choices)
     billing_tin = serializers.CharField(required=False, help_text="Only for roles that fulfil orders.")
     billing_address = serializers.DictField(required=False)
     shipping_name = serializers.CharField(required=False)
@@ -241,7 +241,7 @@ class _ProductFields(serializers.Serializer):
     collect_email = serializers.BooleanField(required=False, default=False)
     support_contact = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     terms_url = serializers.URLField(max_length=300, required=False, allow_blank=True, default="")
-    status = serializers.ChoiceField(choices=ProductStatus.values, required=False, default=ProductStatus.ACTIVE)
+    status = serializers.ChoiceField(choices=ProductStatus.choices, required=False, default=ProductStatus.ACTIVE)
     qr_content = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     low_stock_threshold = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
     auto_suspend = serializers.BooleanField(required=False, default=False)
@@ -531,7 +531,7 @@ class FulfilmentApi(APIView):
         request=inline_serializer(
             "QrFulfilmentRequest",
             {
-                "state": serializers.ChoiceField(choices=FulfilmentState.values),
+                "state": serializers.ChoiceField(choices=FulfilmentState.choices),
                 "note": serializers.CharField(required=False, max_length=300),
                 "restock": serializers.BooleanField(required=False),
             },
