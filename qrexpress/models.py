@@ -115,6 +115,10 @@ class QrProduct(models.Model):
         return bool(self.stock_drift)
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_on is not None and self.expires_on < timezone.localdate()
+
+    @property
     def is_low(self) -> bool:
         return (
             self.stock_managed and self.low_stock_threshold is not None and self.stock_units <= self.low_stock_threshold

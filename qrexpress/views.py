@@ -305,7 +305,11 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 @merchant_view(Capability.MANAGE_QREXPRESS)
 def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    checked = get_object_or_404(BulkImport, pk=pk, merchant=request.access.merchant)
+    imports = BulkImport.objects.filter(merchant=request.access.merchant)
+    if request.access.is_store_limited:
+        # Its rows were checked against the uploader's stores: only they see the result.
+        imports = imports.filter(created_by=request.user)
+    checked = get_object_or_404(imports, pk=pk)
     if request.method == "POST":
         try:
             checked = bulk.import_apply(access=request.access, actor=actor_from_request(request), bulk=checked)

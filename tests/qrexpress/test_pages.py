@@ -239,3 +239,33 @@ def test_sibs_qr_image_upload_replaces_the_drawn_code(world, login, product):
     assert b"data:image/png;base64," in client.get(f"{BASE}{product.pk}/qr.svg").content
     client.post(f"{BASE}{product.pk}/edit/", {**form, "remove_qr_image": "on"})
     assert client.get(f"{BASE}{product.pk}/qr.png").content == drawn
+
+
+def test_a_store_limited_manager_sees_only_their_own_file_checks(world, login, product):
+    from backoffice.models import Membership
+    from backoffice.roles import Role
+    from qrexpress.models import BulkImportState
+    from tests.factories import make_membership, make_user
+
+    porto_manager = make_user("pedro@loja.example", "Pedro Porto")
+    make_membership(porto_manager, world.loja, Role.QR_MANAGER, stores=[world.porto])
+    bulk = BulkImport.objects.create(
+        merchant=world.loja,
+        file_name="lisboa.csv",
+        content="",
+        plan=[],
+        state=BulkImportState.PREVIEWED,
+        created_by=world.quinn,
+    )
+    assert login(world.quinn).get(f"{BASE}import/{bulk.pk}/").status_code == 200
+    assert login(porto_manager).get(f"{BASE}import/{bulk.pk}/").status_code == 404
+    assert Membership.objects.filter(user=porto_manager).exists()
+
+
+def test_an_expired_product_says_so(world, login):
+    from datetime import timedelta
+
+    expired = make_product(world, units=1, qr_code_id="OLD")
+    QrProduct.objects.filter(pk=expired.pk).update(expires_on=timezone.localdate() - timedelta(days=1))
+    page = login(world.victor).get(BASE)
+    assert b"expired" in page.content
