@@ -22,5 +22,5 @@ urlpatterns = [
     path("operations/<int:pk>", api_operations.OperationApi.as_view(), name="api-operation"),
     path("operations/<int:pk>/approve", api_operations.OperationApproveApi.as_view(), name="api-operation-approve"),
     path("operations/<int:pk>/reject", api_operations.OperationRejectApi.as_view(), name="api-operation-reject"),
-    path("qr-express/", include("qrexpress.api_urls")),
+    path("qr-express/", include("qrexpress.api.urls")),
 ]
