@@ -44,6 +44,9 @@ app.conf.update(
         # a gentle stream of demo traffic. Both do nothing unless SANDBOX_ENABLED.
         "sandbox-tick": {"task": "sandbox.tick", "schedule": 5.0, "options": {"expires": 30}},
         "sandbox-traffic": {"task": "sandbox.generate_traffic", "schedule": 10.0, "options": {"expires": 30}},
+        # QR Code Express: the daily stock sync with SIBS and the expiry reminders.
+        "qrexpress-stock-sync": {"task": "qrexpress.stock_sync", "schedule": 86400.0, "options": {"expires": 3600}},
+        "qrexpress-expiry-reminders": {"task": "qrexpress.expiry_reminders", "schedule": 21600.0},
     },
 )
 app.autodiscover_tasks()

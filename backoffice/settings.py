@@ -334,7 +334,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {"TransactionStateEnum": "payments.models.TransactionState"},
+    "ENUM_NAME_OVERRIDES": {
+        "TransactionStateEnum": "payments.models.TransactionState",
+        "QrFulfilmentStateEnum": "qrexpress.models.FulfilmentState",
+        "PaymentMethodCodeEnum": "payments.methods.catalogue.Method",
+        "PaymentRequestMethodEnum": "payments.requests.models.RequestMethod",
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------

@@ -298,3 +298,45 @@ class SandboxTerminalMethods(models.Model):
 
     def __str__(self) -> str:
         return f"{self.terminal_id}: {', '.join(self.methods) or '—'}"
+
+
+class SandboxQrCode(models.Model):
+    """A QR Code Express of a client, as SIBS Backoffice would hold it, with its stock."""
+
+    merchant = models.ForeignKey(SandboxMerchant, on_delete=models.CASCADE, related_name="qr_codes")
+    qr_code_id = models.CharField(max_length=36, unique=True)
+    terminal_id = models.PositiveBigIntegerField()
+    product_name = models.CharField(max_length=100)
+    description = models.CharField(max_length=100, blank=True)
+    product_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    expedition_amount = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
+    stock_managed = models.BooleanField(default=True)
+    stock_units = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=3, default="ACT")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(stock_units__gte=0), name="sandbox_qr_stock_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.product_name} ({self.qr_code_id})"
+
+
+class SandboxStockRequest(models.Model):
+    """Every stock API call the sandbox accepted or refused; ``TPPRequest-ID`` is unique per call."""
+
+    merchant = models.ForeignKey(SandboxMerchant, on_delete=models.CASCADE, related_name="+")
+    request_id = models.CharField(max_length=64, unique=True)
+    transaction_id = models.CharField(max_length=64)
+    operation = models.CharField(max_length=8)
+    qr_code_id = models.CharField(max_length=36)
+    units = models.PositiveIntegerField(null=True, blank=True)
+    status_code = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.qr_code_id} ({self.status_code})"

@@ -7,7 +7,7 @@ customer does outside the merchant's calls (paying a reference, scanning a QR co
 
 from django.urls import include, path
 
-from . import shop, views
+from . import qrcodes, shop, views
 
 app_name = "sandbox"
 
@@ -27,12 +27,17 @@ api_v2 = [
     path("payments/<str:transaction_id>/capture", views.capture, name="capture"),
     path("payments/<str:transaction_id>/cancellation", views.cancellation, name="cancellation"),
     path("payments/<str:transaction_id>/mit", views.mit, name="mit"),
+    path("qrcode-express/stock", qrcodes.stock_obtain, name="qr-stock-obtain"),
+    path("qrcode-express/stock/add", qrcodes.stock_add, name="qr-stock-add"),
+    path("qrcode-express/stock/remove", qrcodes.stock_remove, name="qr-stock-remove"),
+    path("qrcode-express/stock/define", qrcodes.stock_define, name="qr-stock-define"),
 ]
 
 control = [
     path("payments/<str:transaction_id>/reference", views.control_reference, name="control-reference"),
     path("qrcode-purchases", views.control_qrcode, name="control-qrcode"),
     path("tick", views.control_tick, name="control-tick"),
+    path("qrcodes", qrcodes.control_qrcodes, name="control-qrcodes"),
 ]
 
 urlpatterns = [
@@ -40,4 +45,5 @@ urlpatterns = [
     path("api/v2/", include(api_v2)),
     path("control/", include(control)),
     path("shop/hooks/", shop.receive, name="shop-hooks"),
+    path("qr/<str:qr_code_id>/", qrcodes.purchase_page, name="qr-purchase"),
 ]

@@ -30,6 +30,7 @@ and the notification is processed again by the sweep).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -416,7 +417,23 @@ def _apply(
             operation_settle_from_transaction(txn)
     elif created and _text(txn.payment_type) in _PAYMENT_TYPES:
         _adopt_orphans(txn)
+    for hook in _APPLIED_HOOKS:
+        # Apps above payments act on SIBS's word in the same database transaction (a QR Code
+        # Express sale takes its units from the product's stock, once per transaction).
+        hook(txn)
     return Applied(transaction=txn, event=event, created=created)
+
+
+_APPLIED_HOOKS: list[Callable[[Transaction], None]] = []
+
+
+def on_applied(hook: Callable[[Transaction], None]) -> Callable[[Transaction], None]:
+    """Register ``hook(txn)``, called after each notification or status answer is applied to a
+    transaction, inside the same database transaction and with the row locked. Apps above
+    payments register from their ``AppConfig.ready`` (payments never imports them)."""
+    if hook not in _APPLIED_HOOKS:
+        _APPLIED_HOOKS.append(hook)
+    return hook
 
 
 def _types_conflict(stored: str, incoming: str) -> bool:
