@@ -174,7 +174,7 @@ def custom_layout(*, column_count: int, positions: dict[str, int]) -> Layout:
         if name not in FIELDS:
             raise LayoutError(f"Unknown field {name}.")
         if not 1 <= position <= column_count:
-            raise LayoutError(f"{name}: column {position} is outside 1–{column_count}.")
+            raise LayoutError(f"{name}: column {position} is outside 1-{column_count}.")
         if columns[position - 1] is not None:
             raise LayoutError(f"Column {position} is given to two fields.")
         columns[position - 1] = name

@@ -2,7 +2,7 @@
 
 The file is read line by line (never whole into memory): each line is decoded as UTF-8 (a
 byte order mark at the start is allowed), split on ``;`` with ``"`` as the delimiter, checked
-against the layout's column count, and each cell is read by its field's parser. ``gross − fee``
+against the layout's column count, and each cell is read by its field's parser. ``gross - fee``
 must equal ``net`` to the cent. Problems are collected with their line numbers rather than
 stopping at the first, so a refused file says everything wrong with it at once (up to
 ``MAX_REPORTED_ERRORS``; the total is counted).
@@ -128,7 +128,7 @@ def parse_lines(raw_lines: Iterable[bytes], layout: Layout, report: ParseReport)
         if values["gross_amount"] - values["fee_amount"] != values["net_amount"]:
             report.add(
                 number,
-                f"gross − fee ≠ net: {values['gross_amount']} − {values['fee_amount']} ≠ {values['net_amount']}",
+                f"gross - fee ≠ net: {values['gross_amount']} - {values['fee_amount']} ≠ {values['net_amount']}",
             )
             continue
         report.line_count += 1

@@ -158,7 +158,7 @@ def test_a_bad_file_leaves_nothing_behind(world):
     data = csv_bytes(line("A1"), "2026-12-02;PAY;B1", line("C1", "1.00", "0.10", net="0.80"))
     result = do_import(world.loja, data)
     assert result.outcome == ImportOutcome.REFUSED
-    assert [(e.line, e.message[:12]) for e in result.errors] == [(2, "3 columns wh"), (3, "gross − fee ")]
+    assert [(e.line, e.message[:12]) for e in result.errors] == [(2, "3 columns wh"), (3, "gross - fee ")]
     assert not SettlementFile.objects.exists()
     assert not SettlementLine.objects.exists()
     assert not ReconciliationException.objects.exists()

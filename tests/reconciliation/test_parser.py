@@ -48,7 +48,7 @@ def test_quoted_fields_with_semicolons_and_crlf_are_read():
         (line("T1", settlement_date="2026-02-30").encode(), "there is no such date"),
         (line("T1", settlement_date="02/12/2026").encode(), "is not a date"),
         (line("T1", when="yesterday").encode(), "ISO 8601"),
-        (line("T1", "20.00", "0.30", net="19.00").encode(), "gross − fee ≠ net: 20.00 − 0.30 ≠ 19.00"),
+        (line("T1", "20.00", "0.30", net="19.00").encode(), "gross - fee ≠ net: 20.00 - 0.30 ≠ 19.00"),
         (line("T1", currency="eur").encode(), "three capital letters"),
         (line("", "20.00").encode(), "SIBS transaction id (column 3): is empty"),
         (line("T1", terminal="12a").encode(), "not a terminal id"),
