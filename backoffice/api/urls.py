@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from backoffice.api import views
 from payments import api as payments_api
 from payments import api_operations
+from reconciliation import api as reconciliation_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -22,4 +23,5 @@ urlpatterns = [
     path("operations/<int:pk>", api_operations.OperationApi.as_view(), name="api-operation"),
     path("operations/<int:pk>/approve", api_operations.OperationApproveApi.as_view(), name="api-operation-approve"),
     path("operations/<int:pk>/reject", api_operations.OperationRejectApi.as_view(), name="api-operation-reject"),
+    path("settlements", reconciliation_api.SettlementsApi.as_view(), name="api-settlements"),
 ]
