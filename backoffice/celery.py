@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
@@ -32,10 +33,20 @@ app.conf.update(
         "sweep-webhook-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": 30.0, "options": {"expires": 25}},
         "webhook-failure-digest": {"task": "webhooks.failure_digest", "schedule": 300.0, "options": {"expires": 240}},
         "sweep-pending-transactions": {"task": "payments.sweep_status", "schedule": 60.0},
+        # Reconciliation: settlement files fetched from SFTP, and late notifications and the
+        # passing of business days matched again (exceptions opened and closed).
+        "reconciliation-sftp-pickup": {"task": "reconciliation.sftp_pickup_all", "schedule": 3600.0},
+        "reconciliation-rematch": {
+            "task": "reconciliation.rematch_all",
+            "schedule": 600.0,
+            "options": {"expires": 540},
+        },
         # The sandbox gateway: simulated customers act and due notifications (re)deliver, and
         # a gentle stream of demo traffic. Both do nothing unless SANDBOX_ENABLED.
         "sandbox-tick": {"task": "sandbox.tick", "schedule": 5.0, "options": {"expires": 30}},
         "sandbox-traffic": {"task": "sandbox.generate_traffic", "schedule": 10.0, "options": {"expires": 30}},
+        # After SIBS's 00:10 UTC cut-off: the sandbox writes each client's settlement file.
+        "sandbox-settlement-files": {"task": "sandbox.settlement_files", "schedule": crontab(minute=15, hour=0)},
     },
 )
 app.autodiscover_tasks()

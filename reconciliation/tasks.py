@@ -5,14 +5,14 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="reconciliation.notify_exceptions", ignore_result=True)
 def notify_exceptions(settlement_file_id: int) -> None:
     from reconciliation.services.notify import notify_file_exceptions
 
     notify_file_exceptions(settlement_file_id=settlement_file_id)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="reconciliation.rematch_all", ignore_result=True)
 def rematch_all() -> None:
     """Late notifications and the passing of business days: match again, sweep the missing."""
     from reconciliation.models import ReconciliationSettings
@@ -22,7 +22,7 @@ def rematch_all() -> None:
         rematch(merchant=settings.merchant)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="reconciliation.sftp_pickup_all", ignore_result=True)
 def sftp_pickup_all() -> None:
     from reconciliation.models import ReconciliationSettings
 
@@ -30,7 +30,7 @@ def sftp_pickup_all() -> None:
         sftp_pickup.delay(pk)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="reconciliation.sftp_pickup", ignore_result=True)
 def sftp_pickup(settings_id: int) -> None:
     from reconciliation.services.sftp import pickup
 

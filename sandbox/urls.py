@@ -7,7 +7,7 @@ customer does outside the merchant's calls (paying a reference, scanning a QR co
 
 from django.urls import include, path
 
-from . import shop, views
+from . import settlement_views, shop, views
 
 app_name = "sandbox"
 
@@ -40,4 +40,5 @@ urlpatterns = [
     path("api/v2/", include(api_v2)),
     path("control/", include(control)),
     path("shop/hooks/", shop.receive, name="shop-hooks"),
+    path("settlement-file", settlement_views.download, name="settlement-file"),
 ]
