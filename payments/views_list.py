@@ -157,6 +157,7 @@ def transactions(request: HttpRequest) -> HttpResponse:
             _multi("type", form.fields["type"].label, PaymentType.choices, selected),
         ],
         more_open=bool(selected["store"] or selected["terminal"] or selected["type"] or filters.currency)
+        or bool(filters.settlement)
         or filters.amount_min is not None
         or filters.amount_max is not None,
         saved=_saved_context(request, context["query"]),

@@ -28,3 +28,17 @@ def settlement_panel(context, transaction):
     if access is not None and transaction is not None:
         settlement = selectors.settlement_for_transaction(access=access, transaction=transaction)
     return {"settlement": settlement, "access": access, "txn": transaction}
+
+
+@register.inclusion_tag("reconciliation/_settlement_filter.html", takes_context=True)
+def settlement_filter_field(context, filters):
+    """The transaction list's "settlement" filter, for people who may reconcile."""
+    from backoffice.roles import Capability
+    from payments.listing import SETTLEMENT_CHOICES
+
+    access = context.get("access") or getattr(context.get("request"), "access", None)
+    return {
+        "show": access is not None and access.can(Capability.RECONCILE),
+        "choices": SETTLEMENT_CHOICES,
+        "value": getattr(filters, "settlement", ""),
+    }

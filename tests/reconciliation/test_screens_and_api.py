@@ -267,3 +267,25 @@ def test_api_imports_once_and_refuses_bad_files(world, api):
 def test_api_needs_the_reconcile_capability(world, api):
     client = api(Role.VIEWER)
     assert client.post("/api/v1/settlements", {"file": SimpleUploadedFile(NAME, b"x")}).status_code == 403
+
+
+def test_the_transaction_list_filters_by_settlement(world, login, imported):
+    make_txn(world.t_lisboa, "NEW", "3.00")  # successful, in no file yet, not overdue: expected
+    client = login(world.fiona)
+    listing = reverse("payments:transactions", kwargs={"merchant": "loja"})
+
+    def ids(query: str) -> set[str]:
+        body = client.get(f"{listing}?{query}").content.decode()
+        return {tid for tid in ("OK1", "AMT", "PRT", "NEW") if f">{tid}<" in body or f'"{tid}"' in body}
+
+    assert ids("settlement=settled") == {"OK1", "PRT"}
+    assert ids("settlement=exception") == {"AMT"}
+    assert ids("settlement=expected") == {"NEW"}
+    api = client.get("/api/v1/transactions?settlement=exception", HTTP_X_MERCHANT="loja").json()
+    assert [t["transaction_id"] for t in api["results"]] == ["AMT"]
+
+
+def test_the_settlement_filter_is_ignored_for_people_who_do_not_reconcile(world, login, imported):
+    listing = reverse("payments:transactions", kwargs={"merchant": "loja"})
+    body = login(world.victor).get(f"{listing}?settlement=settled").content.decode()
+    assert "settlement-filter" not in body and "AMT" in body
