@@ -92,28 +92,61 @@ def parse_code(text: str) -> str:
 
 @dataclass(frozen=True)
 class Field:
+    """``parse`` reads a cell strictly and says what is wrong; ``pattern`` (a regular
+    expression for a cell that is surely well formed) and ``convert`` (its value) make the fast
+    path the parser takes first, falling back to ``parse`` for any cell they do not accept."""
+
     name: str
     label: Any
     parse: Callable[[str], Any]
+    pattern: str
+    convert: Callable[[str], Any]
     required: bool = True
+
+
+def _utc_datetime(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _terminal_or_none(text: str) -> int | None:
+    return int(text) if text else None
+
+
+_TEXT = r"[^;\x00-\x1f\x7f\"]"
+_DATE_RE = r"\d{4}-\d{2}-\d{2}"
+_AMOUNT_RE = r"-?\d{1,12}(?:\.\d{1,2})?"
 
 
 # Every field the importer understands, by name. A layout lists some of them in column order.
 FIELDS: dict[str, Field] = {
     f.name: f
     for f in (
-        Field("settlement_date", _("settlement date"), parse_date),
-        Field("payout_reference", _("payout reference"), parse_required_id),
-        Field("transaction_id", _("SIBS transaction id"), parse_required_id),
-        Field("merchant_transaction_id", _("merchant transaction id"), parse_optional_id, required=False),
-        Field("terminal_id", _("terminal"), parse_terminal, required=False),
-        Field("transaction_datetime", _("transaction date"), parse_datetime_utc),
-        Field("payment_method", _("payment method"), parse_code, required=False),
-        Field("payment_type", _("payment type"), parse_code, required=False),
-        Field("gross_amount", _("gross amount"), parse_amount),
-        Field("fee_amount", _("fee"), parse_amount),
-        Field("net_amount", _("net amount"), parse_amount),
-        Field("currency", _("currency"), parse_currency),
+        Field("settlement_date", _("settlement date"), parse_date, _DATE_RE, date.fromisoformat),
+        Field("payout_reference", _("payout reference"), parse_required_id, _TEXT + "{1,255}", str),
+        Field("transaction_id", _("SIBS transaction id"), parse_required_id, _TEXT + "{1,255}", str),
+        Field(
+            "merchant_transaction_id",
+            _("merchant transaction id"),
+            parse_optional_id,
+            _TEXT + "{0,255}",
+            str,
+            required=False,
+        ),
+        Field("terminal_id", _("terminal"), parse_terminal, r"\d{0,18}", _terminal_or_none, required=False),
+        Field(
+            "transaction_datetime",
+            _("transaction date"),
+            parse_datetime_utc,
+            _DATE_RE + r"[T ][0-9:.]{5,15}(?:Z|[+-]\d{2}:?\d{2})?",
+            _utc_datetime,
+        ),
+        Field("payment_method", _("payment method"), parse_code, _TEXT + "{0,40}", str, required=False),
+        Field("payment_type", _("payment type"), parse_code, _TEXT + "{0,40}", str, required=False),
+        Field("gross_amount", _("gross amount"), parse_amount, _AMOUNT_RE, Decimal),
+        Field("fee_amount", _("fee"), parse_amount, _AMOUNT_RE, Decimal),
+        Field("net_amount", _("net amount"), parse_amount, _AMOUNT_RE, Decimal),
+        Field("currency", _("currency"), parse_currency, "[A-Z]{3}", str),
     )
 }
 
@@ -135,6 +168,11 @@ class Layout:
 
     def positions(self) -> dict[str, int]:
         return {name: i for i, name in enumerate(self.columns) if name is not None}
+
+    def line_pattern(self) -> re.Pattern:
+        """One expression for a whole unquoted line whose every cell is surely well formed."""
+        cells = [f"({FIELDS[name].pattern})" if name else "[^;]*" for name in self.columns]
+        return re.compile(";".join(cells))
 
 
 V1 = Layout(

@@ -139,8 +139,10 @@ class MatchMethod(models.TextChoices):
 
 
 class SettlementLine(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
-    file = models.ForeignKey(SettlementFile, on_delete=models.CASCADE, related_name="lines")
+    # Indexes are few on purpose: each costs a write per line, a million lines per file. The
+    # merchant and the file are the first column of composite indexes below.
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    file = models.ForeignKey(SettlementFile, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_number = models.PositiveIntegerField()
     line_key = models.CharField(max_length=320)
     is_current = models.BooleanField(default=True)
@@ -160,7 +162,7 @@ class SettlementLine(models.Model):
     transaction = models.ForeignKey(
         Transaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="settlement_lines"
     )
-    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     status = models.CharField(_("status"), max_length=24, choices=LineStatus.choices, default=LineStatus.PENDING)
     match_method = models.CharField(max_length=10, choices=MatchMethod.choices, blank=True)
     # File amount minus the backoffice's (signed), when the amounts differ.
@@ -168,7 +170,9 @@ class SettlementLine(models.Model):
     # Matched, or its exception resolved: what a payout's "reconciled" counts.
     reconciled = models.BooleanField(default=False)
     # For a duplicate: the line it repeats; for a superseded line: the line that corrected it.
-    related_line = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    related_line = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         ordering = ["file", "line_number"]
@@ -180,9 +184,8 @@ class SettlementLine(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["file", "line_key"], name="settle_line_file_key"),
+            models.Index(fields=["file", "line_number"], name="settle_line_file"),
             models.Index(fields=["merchant", "settlement_date", "payout_reference"], name="settle_line_payout"),
-            models.Index(fields=["transaction"], name="settle_line_transaction"),
             models.Index(fields=["merchant", "status"], condition=~Q(status="matched"), name="settle_line_unmatched"),
         ]
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from reconciliation.layouts import FIELDS, Layout
 
@@ -34,8 +35,7 @@ class LineError:
         return f"line {self.line}: {self.message}" if self.line else self.message
 
 
-@dataclass(frozen=True)
-class ParsedLine:
+class ParsedLine(NamedTuple):
     line_number: int
     settlement_date: date
     payout_reference: str
@@ -52,10 +52,14 @@ class ParsedLine:
 
     @property
     def line_key(self) -> str:
-        return line_key(self.transaction_id, self.payment_type, self.gross_amount)
+        return identity_key(self.transaction_id, self.payment_type, self.gross_amount)
 
 
-def line_key(transaction_id: str, payment_type: str, gross: Decimal) -> str:
+def line_key(self) -> str:
+    return identity_key(self.transaction_id, self.payment_type, self.gross_amount)
+
+
+def identity_key(transaction_id: str, payment_type: str, gross: Decimal) -> str:
     """What identifies a settled movement across files: the SIBS transaction, its type, and
     whether money came in or went out (a chargeback may reuse the payment's id)."""
     return f"{transaction_id}|{payment_type}|{'C' if gross < 0 else 'D'}"
@@ -78,14 +82,65 @@ class ParseReport:
 
 
 _DEFAULTS = {"merchant_transaction_id": "", "terminal_id": None, "payment_method": "", "payment_type": ""}
+_NAMES = ParsedLine._fields[1:]
+
+
+class _LineReader:
+    """Reads one line's cells: a fast path (one regular expression for the whole line, then
+    plain constructors) for the lines that are surely well formed, and the strict per-cell path,
+    which names every problem, for the others and for quoted lines."""
+
+    def __init__(self, layout: Layout):
+        self.expected = layout.column_count
+        positions = layout.positions()
+        self.parsers = [(name, FIELDS[name], index) for name, index in positions.items()]
+        self.pattern = layout.line_pattern()
+        placed = [name for name in layout.columns if name is not None]
+        # Text cells are taken as they are; only the others are converted.
+        self.typed = [(i, FIELDS[name].convert) for i, name in enumerate(placed) if FIELDS[name].convert is not str]
+        # For each ParsedLine field: its group in the pattern, or None for an absent optional one.
+        order = {name: i for i, name in enumerate(placed)}
+        self.picks = [order.get(name) for name in _NAMES]
+        self.in_order = self.picks == list(range(len(_NAMES)))
+
+    def fast(self, number: int, text: str) -> ParsedLine | None:
+        match = self.pattern.fullmatch(text)
+        if match is None:
+            return None
+        values = list(match.groups())
+        try:
+            for index, convert in self.typed:
+                values[index] = convert(values[index])
+        except ValueError:
+            return None
+        if self.in_order:
+            return ParsedLine(number, *values)
+        return ParsedLine(
+            number,
+            *(_DEFAULTS[name] if pick is None else values[pick] for name, pick in zip(_NAMES, self.picks, strict=True)),
+        )
+
+    def strict(self, number: int, cells: list[str], report: ParseReport) -> ParsedLine | None:
+        if len(cells) != self.expected:
+            report.add(number, f"{len(cells)} columns where the layout has {self.expected}")
+            return None
+        values = dict(_DEFAULTS)
+        bad = False
+        for name, spec, index in self.parsers:
+            try:
+                values[name] = spec.parse(cells[index].strip())
+            except ValueError as exc:
+                report.add(number, f"{spec.label} (column {index + 1}): {exc}")
+                bad = True
+        if bad:
+            return None
+        return ParsedLine(number, *(values[name] for name in _NAMES))
 
 
 def parse_lines(raw_lines: Iterable[bytes], layout: Layout, report: ParseReport) -> Iterator[ParsedLine]:
     """Yield every good line; record every bad one in ``report``. The caller refuses the file
     when ``report.ok`` is false once the iterator is exhausted."""
-    positions = layout.positions()
-    parsers = [(name, FIELDS[name], index) for name, index in positions.items()]
-    expected = layout.column_count
+    reader = _LineReader(layout)
     number = 0
     for raw in raw_lines:
         number += 1
@@ -100,38 +155,29 @@ def parse_lines(raw_lines: Iterable[bytes], layout: Layout, report: ParseReport)
             report.add(number, f"not UTF-8 text (byte {exc.start + 1} of the line)")
             continue
         text = text.rstrip("\r\n")
-        if not text.strip():
-            report.add(number, "empty line")
-            continue
-        if '"' in text:
-            try:
-                cells = next(csv.reader([text], delimiter=";", quotechar='"', strict=True))
-            except csv.Error as exc:
-                report.add(number, f"badly quoted field ({exc})")
+        parsed = None if '"' in text else reader.fast(number, text)
+        if parsed is None:
+            if not text.strip():
+                report.add(number, "empty line")
                 continue
-        else:
-            cells = text.split(";")
-        if len(cells) != expected:
-            report.add(number, f"{len(cells)} columns where the layout has {expected}")
-            continue
-        values = dict(_DEFAULTS)
-        bad = False
-        for name, spec, index in parsers:
-            cell = cells[index].strip()
-            try:
-                values[name] = spec.parse(cell)
-            except ValueError as exc:
-                report.add(number, f"{spec.label} (column {index + 1}): {exc}")
-                bad = True
-        if bad:
-            continue
-        if values["gross_amount"] - values["fee_amount"] != values["net_amount"]:
+            if '"' in text:
+                try:
+                    cells = next(csv.reader([text], delimiter=";", quotechar='"', strict=True))
+                except csv.Error as exc:
+                    report.add(number, f"badly quoted field ({exc})")
+                    continue
+            else:
+                cells = text.split(";")
+            parsed = reader.strict(number, cells, report)
+            if parsed is None:
+                continue
+        if parsed.gross_amount - parsed.fee_amount != parsed.net_amount:
             report.add(
                 number,
-                f"gross - fee ≠ net: {values['gross_amount']} - {values['fee_amount']} ≠ {values['net_amount']}",
+                f"gross - fee ≠ net: {parsed.gross_amount} - {parsed.fee_amount} ≠ {parsed.net_amount}",
             )
             continue
         report.line_count += 1
-        yield ParsedLine(line_number=number, **values)
+        yield parsed
     if number == 0:
         report.add(0, "the file is empty")

@@ -269,7 +269,22 @@ _COLUMNS = (
 )
 
 
-def _insert_lines(*, merchant_id: int, file_id: int, lines: Iterator[ParsedLine]) -> None:
+STAGE = "recon_stage"
+LINES = SettlementLine._meta.db_table
+
+
+def _create_stage() -> None:
+    """A temporary table shaped like the lines table, without its indexes: the file's lines
+    are identified and matched there, then written once into the real table."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS SELECT * FROM {LINES} WITH NO DATA")
+        else:
+            cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} AS SELECT * FROM {LINES} WHERE 0")
+
+
+def _stage_lines(*, merchant_id: int, file_id: int, lines: Iterator[ParsedLine]) -> None:
     def row(p: ParsedLine) -> tuple:
         return (
             merchant_id,
@@ -294,21 +309,37 @@ def _insert_lines(*, merchant_id: int, file_id: int, lines: Iterator[ParsedLine]
             False,
         )
 
+    columns = ", ".join(_COLUMNS)
     if connection.vendor == "postgresql":
-        sql = f"COPY {SettlementLine._meta.db_table} ({', '.join(_COLUMNS)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for parsed in lines:
-                copy.write_row(row(parsed))
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN") as copy:
+                for parsed in lines:
+                    copy.write_row(row(parsed))
+            # Temporary tables are never analysed by autovacuum: without this the planner
+            # would guess at the joins below.
+            cursor.execute(f"ANALYZE {STAGE}")
         return
-    batch: list[SettlementLine] = []
-    for parsed in lines:
-        values = dict(zip(_COLUMNS, row(parsed), strict=True))
-        batch.append(SettlementLine(**values))
-        if len(batch) >= 1000:
-            SettlementLine.objects.bulk_create(batch)
-            batch = []
-    if batch:
-        SettlementLine.objects.bulk_create(batch)
+    ops = connection.ops
+    placeholders = ", ".join(["%s"] * len(_COLUMNS))
+    sql = f"INSERT INTO {STAGE} ({columns}) VALUES ({placeholders})"
+
+    def adapted(p: ParsedLine) -> tuple:
+        values = list(row(p))
+        values[5] = ops.adapt_datefield_value(values[5])
+        values[10] = ops.adapt_datetimefield_value(values[10])
+        for i in (13, 14, 15):
+            values[i] = str(values[i])
+        return tuple(values)
+
+    with connection.cursor() as cursor:
+        batch: list[tuple] = []
+        for parsed in lines:
+            batch.append(adapted(parsed))
+            if len(batch) >= 2000:
+                cursor.executemany(sql, batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
 
 
 def _load(
@@ -330,7 +361,8 @@ def _load(
     report = ParseReport()
     totals = _Totals()
     parsed = (totals.add(p) for p in parse_lines(_lines(stream), layout, report))
-    _insert_lines(merchant_id=merchant.pk, file_id=settlement_file.pk, lines=parsed)
+    _create_stage()
+    _stage_lines(merchant_id=merchant.pk, file_id=settlement_file.pk, lines=parsed)
     if not report.ok:
         raise ImportRefused(report.errors, report.error_count)
 
@@ -338,7 +370,8 @@ def _load(
     if settings.expected_from is None and totals.first_day is not None:
         settings.expected_from = totals.first_day
         ReconciliationSettings.objects.filter(pk=settings.pk).update(expected_from=totals.first_day)
-    matching.match(merchant_id=merchant.pk, tolerance=settings.tolerance, file_id=settlement_file.pk)
+    matching.match(merchant_id=merchant.pk, tolerance=settings.tolerance, file_id=settlement_file.pk, table=STAGE)
+    _write_lines(file_id=settlement_file.pk)
     matching.sync_exceptions(merchant_id=merchant.pk, now=now)
     sweep_missing(settings=settings, now=now)
     exceptions = settlement_file.lines.filter(exceptions__state="open").count()
@@ -375,56 +408,83 @@ def _load(
 
 
 def _identify(*, merchant_id: int, file_id: int) -> dict[str, int]:
-    """Decide which of the file's lines become current (see the module docstring)."""
-    table = SettlementLine._meta.db_table
-    params = {"merchant": merchant_id, "file": file_id}
+    """Decide which of the staged lines become current (see the module docstring). The lines
+    they supersede stop being current here, before the new ones are written."""
+    params = {"merchant": merchant_id, "file": file_id, "false": False, "true": True}
     same_payout = "o.settlement_date = n.settlement_date AND o.payout_reference = n.payout_reference"
     identical = f"""{same_payout} AND o.gross_amount = n.gross_amount AND o.fee_amount = n.fee_amount
         AND o.net_amount = n.net_amount AND o.currency = n.currency
         AND o.merchant_transaction_id = n.merchant_transaction_id
         AND COALESCE(o.terminal_number, -1) = COALESCE(n.terminal_number, -1)"""
+    earlier = f"FROM {LINES} AS o WHERE n.status = 'pending' AND o.merchant_id = %(merchant)s AND o.is_current"
     with connection.cursor() as cursor:
         # The same key twice in this file: every repeat after the first is a duplicate.
         cursor.execute(
-            f"""UPDATE {table} AS n SET status = 'duplicate', related_line_id = f.first_id
-                FROM (SELECT line_key, MIN(id) AS first_id FROM {table} WHERE file_id = %(file)s
+            f"""UPDATE {STAGE} AS n SET status = 'duplicate'
+                FROM (SELECT line_key, MIN(line_number) AS first FROM {STAGE}
                       GROUP BY line_key HAVING COUNT(*) > 1) AS f
-                WHERE n.file_id = %(file)s AND n.line_key = f.line_key AND n.id <> f.first_id""",
+                WHERE n.line_key = f.line_key AND n.line_number <> f.first""",
             params,
         )
         in_file = cursor.rowcount
         # Already current, word for word: a re-sent line.
         cursor.execute(
-            f"""UPDATE {table} AS n SET status = 'resent', related_line_id = o.id
-                FROM {table} AS o
-                WHERE n.file_id = %(file)s AND n.status = 'pending' AND o.merchant_id = %(merchant)s
-                  AND o.is_current AND o.line_key = n.line_key AND {identical}""",
+            f"""UPDATE {STAGE} AS n SET status = 'resent', related_line_id = o.id
+                {earlier} AND o.line_key = n.line_key AND {identical}""",
             params,
         )
         # Already current in another payout: settled twice.
         cursor.execute(
-            f"""UPDATE {table} AS n SET status = 'duplicate', related_line_id = o.id
-                FROM {table} AS o
-                WHERE n.file_id = %(file)s AND n.status = 'pending' AND o.merchant_id = %(merchant)s
-                  AND o.is_current AND o.line_key = n.line_key AND NOT ({same_payout})""",
+            f"""UPDATE {STAGE} AS n SET status = 'duplicate', related_line_id = o.id
+                {earlier} AND o.line_key = n.line_key AND NOT ({same_payout})""",
             params,
         )
         across = cursor.rowcount
-        # Same payout, other values: the new line corrects the old one.
+        # Same payout, other values: the new line corrects the old one (and points at it).
         cursor.execute(
-            f"""UPDATE {table} AS o SET is_current = %(false)s, status = 'superseded', reconciled = %(false)s,
-                    related_line_id = n.id
-                FROM {table} AS n
-                WHERE n.file_id = %(file)s AND n.status = 'pending' AND o.merchant_id = %(merchant)s
-                  AND o.is_current AND o.line_key = n.line_key""",
-            {**params, "false": False},
+            f"UPDATE {STAGE} AS n SET related_line_id = o.id {earlier} AND o.line_key = n.line_key",
+            params,
+        )
+        cursor.execute(
+            f"""UPDATE {LINES} AS o SET is_current = %(false)s, status = 'superseded', reconciled = %(false)s
+                FROM {STAGE} AS n
+                WHERE n.status = 'pending' AND n.related_line_id = o.id AND o.merchant_id = %(merchant)s""",
+            params,
         )
         superseding = cursor.rowcount
-        cursor.execute(
-            f"UPDATE {table} SET is_current = %(true)s WHERE file_id = %(file)s AND status = 'pending'",
-            {**params, "true": True},
-        )
+        cursor.execute(f"UPDATE {STAGE} SET is_current = %(true)s WHERE status = 'pending'", params)
     return {"duplicate": in_file + across, "superseding": superseding}
+
+
+_WRITTEN = (*_COLUMNS, "transaction_id", "store_id", "amount_delta", "related_line_id")
+
+
+def _write_lines(*, file_id: int) -> None:
+    """The staged lines into the lines table, once each; then the links that needed their ids."""
+    columns = ", ".join(_WRITTEN)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {LINES} ({columns}) SELECT {columns} FROM {STAGE}")
+        cursor.execute(f"DROP TABLE {STAGE}")
+        # A duplicate within the file points at the first line with its key.
+        cursor.execute(
+            f"""UPDATE {LINES} AS d SET related_line_id = f.id
+                FROM (SELECT line_key, MIN(line_number) AS first FROM {LINES}
+                      WHERE file_id = %(file)s AND line_key IN (
+                        SELECT line_key FROM {LINES} WHERE file_id = %(file)s AND status = 'duplicate'
+                          AND related_line_id IS NULL)
+                      GROUP BY line_key) AS k, {LINES} AS f
+                WHERE d.file_id = %(file)s AND d.status = 'duplicate' AND d.related_line_id IS NULL
+                  AND d.line_key = k.line_key AND d.line_number <> k.first
+                  AND f.file_id = %(file)s AND f.line_number = k.first""",
+            {"file": file_id},
+        )
+        # A corrected line points at the line that corrected it.
+        cursor.execute(
+            f"""UPDATE {LINES} AS o SET related_line_id = n.id FROM {LINES} AS n
+                WHERE n.file_id = %(file)s AND n.is_current AND n.related_line_id = o.id
+                  AND o.status = 'superseded'""",
+            {"file": file_id},
+        )
 
 
 def sweep_missing(*, settings: ReconciliationSettings, now: datetime) -> int:

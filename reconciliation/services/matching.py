@@ -60,6 +60,11 @@ def _execute(sql: str, params: dict) -> int:
         return cursor.rowcount
 
 
+def _moment(value: datetime):
+    # As the ORM stores it (SQLite: naive UTC text), so raw and ORM rows compare and sort alike.
+    return connection.ops.adapt_datetimefield_value(value)
+
+
 def _scope(scope: str) -> str:
     if scope == "file":
         return "l.merchant_id = %(merchant)s AND l.file_id = %(file)s AND l.is_current"
@@ -67,29 +72,64 @@ def _scope(scope: str) -> str:
     return "l.merchant_id = %(merchant)s AND l.is_current AND l.status <> 'matched'"
 
 
-def match(*, merchant_id: int, tolerance: Decimal, file_id: int | None = None) -> None:
-    """Find each line's transaction and decide its status, for one file or for a re-match."""
+def _compare(table: str, scope: str, *, join: str, extra: str = "", set_transaction: bool = False) -> str:
+    """One UPDATE that compares each line with its transaction (joined by ``join``) and writes
+    its status, store, match method, reconciled flag and amount difference: one write per line."""
+    gap = "ROUND(ABS(ABS(l.gross_amount) - t.amount), 3)"
+    status = f"""CASE
+        WHEN t.currency <> l.currency THEN 'currency_difference'
+        WHEN l.gross_amount >= 0 AND t.state NOT IN {_in(MONEY_IN_STATES)} THEN 'status_difference'
+        WHEN l.gross_amount < 0 AND t.state NOT IN {_in(MONEY_OUT_STATES)} THEN 'status_difference'
+        WHEN l.terminal_number IS NOT NULL AND t.terminal_number IS NOT NULL
+             AND l.terminal_number <> t.terminal_number THEN 'terminal_difference'
+        WHEN t.amount IS NULL OR {gap} > %(tolerance)s THEN 'amount_difference'
+        ELSE 'matched' END"""
+    return f"""UPDATE {table} AS l SET
+          {"transaction_id = t.id," if set_transaction else ""}
+          store_id = COALESCE(t.store_id, l.store_id),
+          status = {status},
+          match_method = CASE WHEN ({status}) <> 'matched' THEN '' WHEN {gap} = 0 THEN 'auto' ELSE 'tolerance' END,
+          reconciled = CASE WHEN ({status}) = 'matched' THEN %(true)s ELSE l.reconciled END,
+          amount_delta = CASE WHEN t.amount IS NULL OR {gap} = 0 THEN NULL ELSE ABS(l.gross_amount) - t.amount END
+        FROM {T} AS t WHERE {scope} AND {join} {extra}"""
+
+
+def match(*, merchant_id: int, tolerance: Decimal, file_id: int | None = None, table: str = L) -> None:
+    """Find each line's transaction and decide its status, for one file or for a re-match.
+    ``table`` is the lines table, or the staging table an import fills before its lines are
+    written once into the real one (``services.importing``)."""
     scope = _scope("file" if file_id is not None else "rematch")
     # SQLite compares a number with text as "always smaller": the tolerance goes as a number.
     params = {
         "merchant": merchant_id,
         "file": file_id,
         "tolerance": tolerance if connection.vendor == "postgresql" else float(tolerance),
+        "true": True,
     }
-    # 1. SIBS transaction id, then the second id a MULTIBANCO payment may carry.
-    for column in ("transaction_id", "secondary_transaction_id"):
-        _execute(
-            f"""UPDATE {L} AS l SET transaction_id = t.id FROM {T} AS t
-            WHERE {scope} AND l.transaction_id IS NULL
-              AND t.merchant_id = %(merchant)s AND t.{column} = l.sibs_transaction_id""",
-            params,
-        )
-    # 2. Merchant order id within the terminal, when it names exactly one transaction.
+    # 1. SIBS transaction id: found and compared in the same statement (nearly every line).
     _execute(
-        f"""UPDATE {L} AS l SET transaction_id = u.id FROM (
+        _compare(
+            table,
+            scope,
+            join="""l.transaction_id IS NULL AND t.merchant_id = %(merchant)s
+                AND t.transaction_id = l.sibs_transaction_id""",
+            set_transaction=True,
+        ),
+        params,
+    )
+    # 2. The second id a MULTIBANCO payment may carry.
+    _execute(
+        f"""UPDATE {table} AS l SET transaction_id = t.id FROM {T} AS t
+            WHERE {scope} AND l.transaction_id IS NULL
+              AND t.merchant_id = %(merchant)s AND t.secondary_transaction_id = l.sibs_transaction_id""",
+        params,
+    )
+    # 3. Merchant order id within the terminal, when it names exactly one transaction.
+    _execute(
+        f"""UPDATE {table} AS l SET transaction_id = u.id FROM (
               SELECT MIN(t.id) AS id, t.merchant_transaction_id AS mtid, t.terminal_number AS term
               FROM {T} AS t WHERE t.merchant_id = %(merchant)s AND t.merchant_transaction_id IN (
-                SELECT l.merchant_transaction_id FROM {L} AS l
+                SELECT l.merchant_transaction_id FROM {table} AS l
                 WHERE {scope} AND l.transaction_id IS NULL AND l.merchant_transaction_id <> '')
               GROUP BY t.merchant_transaction_id, t.terminal_number HAVING COUNT(*) = 1
             ) AS u
@@ -97,55 +137,33 @@ def match(*, merchant_id: int, tolerance: Decimal, file_id: int | None = None) -
               AND l.terminal_number = u.term""",
         params,
     )
-    # 3. SIBS's internal id, when it names exactly one transaction.
+    # 4. SIBS's internal id, when it names exactly one transaction.
     _execute(
-        f"""UPDATE {L} AS l SET transaction_id = u.id FROM (
+        f"""UPDATE {table} AS l SET transaction_id = u.id FROM (
               SELECT MIN(t.id) AS id, t.internal_transaction_id AS iid
               FROM {T} AS t WHERE t.merchant_id = %(merchant)s AND t.internal_transaction_id IN (
-                SELECT l.sibs_transaction_id FROM {L} AS l WHERE {scope} AND l.transaction_id IS NULL)
+                SELECT l.sibs_transaction_id FROM {table} AS l WHERE {scope} AND l.transaction_id IS NULL)
               GROUP BY t.internal_transaction_id HAVING COUNT(*) = 1
             ) AS u
             WHERE {scope} AND l.transaction_id IS NULL AND l.sibs_transaction_id = u.iid""",
         params,
     )
-    # Compare each matched line with its transaction.
-    gap = "ROUND(ABS(ABS(l.gross_amount) - t.amount), 3)"
+    # Compare the lines found by 2-4 (an import: still pending), or every line of a re-match.
     _execute(
-        f"""UPDATE {L} AS l SET
-              store_id = COALESCE(t.store_id, l.store_id),
-              status = CASE
-                WHEN t.currency <> l.currency THEN 'currency_difference'
-                WHEN l.gross_amount >= 0 AND t.state NOT IN {_in(MONEY_IN_STATES)} THEN 'status_difference'
-                WHEN l.gross_amount < 0 AND t.state NOT IN {_in(MONEY_OUT_STATES)} THEN 'status_difference'
-                WHEN l.terminal_number IS NOT NULL AND t.terminal_number IS NOT NULL
-                     AND l.terminal_number <> t.terminal_number THEN 'terminal_difference'
-                WHEN t.amount IS NULL OR {gap} > %(tolerance)s THEN 'amount_difference'
-                ELSE 'matched' END,
-              match_method = CASE
-                WHEN t.currency = l.currency AND t.amount IS NOT NULL AND {gap} = 0 THEN 'auto'
-                ELSE 'tolerance' END,
-              amount_delta = CASE WHEN t.amount IS NULL OR {gap} = 0 THEN NULL
-                ELSE ABS(l.gross_amount) - t.amount END
-            FROM {T} AS t WHERE {scope} AND l.transaction_id = t.id""",
+        _compare(
+            table,
+            scope,
+            join="l.transaction_id = t.id",
+            extra="AND l.status = 'pending'" if file_id is not None else "",
+        ),
         params,
-    )
-    _execute(
-        f"""UPDATE {L} AS l SET
-              match_method = CASE WHEN status = 'matched' THEN match_method ELSE '' END,
-              reconciled = CASE WHEN status = 'matched' THEN %(true)s ELSE reconciled END
-            WHERE {scope} AND l.transaction_id IS NOT NULL""",
-        {**params, "true": True},
     )
     # Lines with no transaction: missing here; their store is their terminal's, when known.
     _execute(
-        f"""UPDATE {L} AS l SET status = 'missing_here', match_method = '', amount_delta = NULL
+        f"""UPDATE {table} AS l SET status = 'missing_here', match_method = '', amount_delta = NULL,
+              store_id = (SELECT term.store_id FROM {TERM} AS term
+                          WHERE term.merchant_id = %(merchant)s AND term.terminal_id = l.terminal_number)
             WHERE {scope} AND l.transaction_id IS NULL""",
-        params,
-    )
-    _execute(
-        f"""UPDATE {L} AS l SET store_id = term.store_id FROM {TERM} AS term
-            WHERE {scope} AND l.transaction_id IS NULL AND l.store_id IS NULL
-              AND term.merchant_id = %(merchant)s AND term.terminal_id = l.terminal_number""",
         params,
     )
 
@@ -154,7 +172,7 @@ def sync_exceptions(*, merchant_id: int, now: datetime) -> int:
     """Open an exception for every line with a difference that has none, close (as resolved
     automatically) those whose line now matches or was corrected, reopen those closed
     automatically whose line differs again. Returns the number opened."""
-    params = {"merchant": merchant_id, "now": now, "system": "system"}
+    params = {"merchant": merchant_id, "now": _moment(now), "system": "system"}
     statuses = _in(EXCEPTION_STATUSES)
     # Lines a duplicate or a difference: open one exception each (a duplicate line is not
     # current, which is why this does not ask for is_current).
@@ -185,8 +203,8 @@ def sync_exceptions(*, merchant_id: int, now: datetime) -> int:
         params,
     )
     # Matched now, or corrected by a later file: resolved automatically.
-    closing = f"""e.merchant_id = %(merchant)s AND e.state = 'open' AND e.line_id IN (
-        SELECT l.id FROM {L} AS l WHERE l.merchant_id = %(merchant)s AND l.status IN ('matched', 'superseded'))"""
+    closing = f"""e.merchant_id = %(merchant)s AND e.state = 'open' AND EXISTS (
+        SELECT 1 FROM {L} AS l WHERE l.id = e.line_id AND l.status IN ('matched', 'superseded'))"""
     _history("auto_resolved", closing, params)
     _execute(
         f"UPDATE {E} AS e SET state = 'resolved', resolution = 'auto', resolved_at = %(now)s WHERE {closing}",
@@ -195,8 +213,7 @@ def sync_exceptions(*, merchant_id: int, now: datetime) -> int:
     # Closed automatically, but the line differs again (a later notification changed the
     # transaction): reopened automatically. A person's resolution is never undone this way.
     reopening = f"""e.merchant_id = %(merchant)s AND e.state = 'resolved' AND e.resolution = 'auto'
-        AND e.line_id IN (SELECT l.id FROM {L} AS l WHERE l.merchant_id = %(merchant)s
-            AND l.is_current AND l.status IN {statuses})"""
+        AND EXISTS (SELECT 1 FROM {L} AS l WHERE l.id = e.line_id AND l.is_current AND l.status IN {statuses})"""
     _history("auto_reopened", reopening, params)
     _execute(f"UPDATE {E} AS e SET state = 'open', resolution = '', resolved_at = NULL WHERE {reopening}", params)
     # A transaction once missing in settlement that a current line now settles.
@@ -238,7 +255,7 @@ def open_missing_in_settlement(*, merchant_id: int, expected_from: date, overdue
         "merchant": merchant_id,
         "from": expected_from.isoformat(),
         "until": overdue_until.isoformat(),
-        "now": now,
+        "now": _moment(now),
         "system": "system",
     }
     opened = _execute(

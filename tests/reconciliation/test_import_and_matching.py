@@ -71,6 +71,7 @@ def test_every_line_status_is_reached(world):
     assert status_of(world.loja, "BYORDER") == LineStatus.MATCHED
     dup = SettlementLine.objects.get(file=result.file, line_number=8)
     assert dup.status == LineStatus.DUPLICATE and not dup.is_current
+    assert dup.related_line.line_number == 1
     amt = SettlementLine.objects.get(merchant=world.loja, sibs_transaction_id="AMT")
     assert amt.amount_delta == Decimal("0.01")
     kinds = sorted(ReconciliationException.objects.filter(state="open").values_list("kind", flat=True))
@@ -145,7 +146,8 @@ def test_a_corrected_file_changes_only_what_changed(world):
     # then the corrected line replaces the old one, the unchanged line stays where it was
     assert second.file.superseding_count == 1
     assert status_of(world.loja, "A1") == LineStatus.MATCHED
-    assert SettlementLine.objects.get(file=first.file, sibs_transaction_id="A1").status == LineStatus.SUPERSEDED
+    old = SettlementLine.objects.get(file=first.file, sibs_transaction_id="A1")
+    assert old.status == LineStatus.SUPERSEDED and old.related_line.file == second.file
     assert SettlementLine.objects.get(merchant=world.loja, sibs_transaction_id="B1", is_current=True) == b_line
     assert SettlementLine.objects.filter(is_current=True).count() == 2
     exception.refresh_from_db()
