@@ -5,7 +5,8 @@ from reconciliation import views
 app_name = "reconciliation"
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    # The section's home is the payouts page.
+    path("", views.payouts, name="index"),
     path("payouts/", views.payouts, name="payouts"),
     path("payouts/detail/", views.payout_detail, name="payout"),
     path("exceptions/", views.exceptions, name="exceptions"),

@@ -39,11 +39,6 @@ def _ctx(request: HttpRequest, tab: str, **extra) -> dict:
 
 
 @merchant_view(RECONCILE)
-def index(request: HttpRequest) -> HttpResponse:
-    return redirect(_url("payouts", request))
-
-
-@merchant_view(RECONCILE)
 def payouts(request: HttpRequest) -> HttpResponse:
     rows = selectors.payout_list(access=request.access)
     return render(request, "reconciliation/payouts.html", _ctx(request, "payouts", payouts=rows))
