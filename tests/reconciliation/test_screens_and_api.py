@@ -289,3 +289,18 @@ def test_the_settlement_filter_is_ignored_for_people_who_do_not_reconcile(world,
     listing = reverse("payments:transactions", kwargs={"merchant": "loja"})
     body = login(world.victor).get(f"{listing}?settlement=settled").content.decode()
     assert "settlement-filter" not in body and "AMT" in body
+
+
+def test_live_updates_of_a_settlement_filtered_list_keep_to_the_filter(world, imported):
+    from django.http import QueryDict
+
+    from backoffice.access import Access
+    from payments import listing
+
+    access = Access.for_membership(world.m_fiona)
+    filters, errors, _ = listing.parse_filters(QueryDict("settlement=exception"), access=access)
+    assert not errors and filters.settlement == "exception"
+    token = listing.live_token(datetime(2026, 12, 1, tzinfo=UTC))
+    batch = listing.live_changes(access=access, filters=filters, token=token)
+    by_pk = {t.pk: t.transaction_id for t in batch.rows}
+    assert {by_pk[pk] for pk in batch.matching_pks} == {"AMT"}
