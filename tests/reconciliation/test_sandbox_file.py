@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -110,3 +111,16 @@ def test_the_download_refuses_unknown_differences(client, gateway, settings):
     assert response.status_code == 200
     assert 'filename="SIBS_Reconciliation_20261202001500.csv"' in response["Content-Disposition"]
     assert b"20.01" in response.content
+
+
+def test_the_daily_file_is_written_whole_into_the_sandbox_outbox(world, gateway, settings, tmp_path):
+    from sandbox.settlement import write_daily_files
+
+    settings.VAR_DIR = tmp_path
+    (written,) = write_daily_files(datetime(2026, 12, 2).date())
+    assert written.endswith(f"/sandbox/sftp/{gateway.pk}/SIBS_Reconciliation_20261202001500.csv")
+    content = Path(written).read_bytes()
+    assert content.count(b"\r\n") == 5
+    assert not list(tmp_path.rglob("*.part"))
+    # a day without settled payments writes nothing
+    assert write_daily_files(datetime(2026, 11, 1).date()) == []
