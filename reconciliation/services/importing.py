@@ -284,6 +284,13 @@ def _create_stage() -> None:
             cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} AS SELECT * FROM {LINES} WHERE 0")
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    return value.translate(_COPY_ESCAPES) if value else ""
+
+
 def _stage_lines(*, merchant_id: int, file_id: int, lines: Iterator[ParsedLine]) -> None:
     def row(p: ParsedLine) -> tuple:
         return (
@@ -313,8 +320,25 @@ def _stage_lines(*, merchant_id: int, file_id: int, lines: Iterator[ParsedLine])
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN") as copy:
-                for parsed in lines:
-                    copy.write_row(row(parsed))
+                # COPY's text format written directly, a thousand lines at a time: the values
+                # are already checked, so adapting each one through the driver is wasted work.
+                prefix = f"{merchant_id}\t{file_id}\t"
+                null = "\\N"  # how COPY spells NULL
+                chunk: list[str] = []
+                for p in lines:
+                    chunk.append(
+                        f"{prefix}{p.line_number}\t{_copy_text(p.line_key)}\tf\t{p.settlement_date.isoformat()}\t"
+                        f"{_copy_text(p.payout_reference)}\t{_copy_text(p.transaction_id)}\t"
+                        f"{_copy_text(p.merchant_transaction_id)}\t"
+                        f"{null if p.terminal_id is None else p.terminal_id}\t{p.transaction_datetime.isoformat()}\t"
+                        f"{_copy_text(p.payment_method)}\t{_copy_text(p.payment_type)}\t"
+                        f"{p.gross_amount}\t{p.fee_amount}\t{p.net_amount}\t{p.currency}\tpending\t\tf\n"
+                    )
+                    if len(chunk) >= 1000:
+                        copy.write("".join(chunk))
+                        chunk = []
+                if chunk:
+                    copy.write("".join(chunk))
             # Temporary tables are never analysed by autovacuum: without this the planner
             # would guess at the joins below.
             cursor.execute(f"ANALYZE {STAGE}")

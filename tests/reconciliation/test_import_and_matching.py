@@ -253,3 +253,17 @@ def test_another_merchants_transaction_is_never_matched(world):
     make_txn(world.t_outra, "THEIRS")
     do_import(world.loja, csv_bytes(line("THEIRS")))
     assert status_of(world.loja, "THEIRS") == LineStatus.MISSING_HERE
+
+
+def test_text_is_stored_exactly_as_the_file_has_it(world):
+    weird = 'PAY\\2026;"x"'
+    data = csv_bytes(line("A\\1", terminal="", payout='"PAY\\2026;""x"""', mtid="ordem-ç"))
+    result = do_import(world.loja, data)
+    assert result.imported, result.errors
+    stored = SettlementLine.objects.get()
+    assert (stored.sibs_transaction_id, stored.payout_reference, stored.merchant_transaction_id) == (
+        "A\\1",
+        weird,
+        "ordem-ç",
+    )
+    assert stored.terminal_number is None
