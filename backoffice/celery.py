@@ -40,6 +40,14 @@ app.conf.update(
             "options": {"expires": 3600},
         },
         "sweep-payment-requests": {"task": "payments.requests.sweep", "schedule": 30.0, "options": {"expires": 25}},
+        # Reconciliation: settlement files fetched from SFTP, and late notifications and the
+        # passing of business days matched again (exceptions opened and closed).
+        "reconciliation-sftp-pickup": {"task": "reconciliation.sftp_pickup_all", "schedule": 3600.0},
+        "reconciliation-rematch": {
+            "task": "reconciliation.rematch_all",
+            "schedule": 600.0,
+            "options": {"expires": 540},
+        },
         # The sandbox gateway: simulated customers act and due notifications (re)deliver, and
         # a gentle stream of demo traffic. Both do nothing unless SANDBOX_ENABLED.
         "sandbox-tick": {"task": "sandbox.tick", "schedule": 5.0, "options": {"expires": 30}},
@@ -47,6 +55,8 @@ app.conf.update(
         # QR Code Express: the daily stock sync with SIBS and the expiry reminders.
         "qrexpress-stock-sync": {"task": "qrexpress.stock_sync", "schedule": 86400.0, "options": {"expires": 3600}},
         "qrexpress-expiry-reminders": {"task": "qrexpress.expiry_reminders", "schedule": 21600.0},
+        # After SIBS's 00:10 UTC cut-off: the sandbox writes each client's settlement file.
+        "sandbox-settlement-files": {"task": "sandbox.settlement_files", "schedule": crontab(minute=15, hour=0)},
     },
 )
 app.autodiscover_tasks()

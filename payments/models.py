@@ -566,7 +566,7 @@ class PaymentOperation(models.Model):
 
 class SavedView(models.Model):
     """A named set of transaction-list filters: private to its owner, or shared with the
-    merchant's team. ``query`` is the list's query string, normalised by ``payments.listing``."""
+    merchant's team. ``query`` is the list's query string, normalised by ``payments.selectors.listing``."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="saved_views")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")

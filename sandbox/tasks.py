@@ -69,3 +69,15 @@ def generate_traffic() -> int:
     for error in tally.errors:
         logger.warning("sandbox traffic: %s", error)
     return tally.total
+
+
+@shared_task(name="sandbox.settlement_files")
+def settlement_files() -> list[str]:
+    """Yesterday's payout: each client's settlement file, written after the 00:10 UTC cut-off."""
+    if not settings.SANDBOX_ENABLED:
+        return []
+    from django.utils import timezone
+
+    from .settlement import write_daily_files
+
+    return write_daily_files(timezone.now().date())

@@ -7,7 +7,7 @@ customer does outside the merchant's calls (paying a reference, scanning a QR co
 
 from django.urls import include, path
 
-from . import qrcodes, shop, views
+from . import qrcodes, settlement_views, shop, views
 
 app_name = "sandbox"
 
@@ -46,4 +46,5 @@ urlpatterns = [
     path("control/", include(control)),
     path("shop/hooks/", shop.receive, name="shop-hooks"),
     path("qr/<str:qr_code_id>/", qrcodes.purchase_page, name="qr-purchase"),
+    path("settlement-file", settlement_views.download, name="settlement-file"),
 ]

@@ -19,7 +19,7 @@ from django.conf import settings
 from tests.factories import make_membership, make_merchant, make_store, make_terminal, make_user
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
-SERVICE_MARKERS = ("postgres", "redis", "browser")
+SERVICE_MARKERS = ("postgres", "redis", "browser", "sshd", "gnupg")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
@@ -38,6 +38,14 @@ def _service_available(marker: str) -> str | None:
         except Exception as exc:
             return f"Redis at REDIS_URL is not reachable: {exc}"
         return None
+    if marker == "sshd":
+        return (
+            None
+            if shutil.which("sshd") or os.path.exists("/usr/sbin/sshd")
+            else "needs OpenSSH's sshd (apt-get install openssh-server)"
+        )
+    if marker == "gnupg":
+        return None if shutil.which("gpg") else "needs GnuPG (apt-get install gnupg)"
     if marker == "browser":
         if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
             return f"needs Chromium at {CHROMIUM} (apt-get install chromium)"

@@ -6,6 +6,7 @@ from payments.api import operations as api_operations
 from payments.api import transactions as payments_api
 from payments.methods import api as payment_methods_api
 from payments.requests import api as payment_requests_api
+from reconciliation import api as reconciliation_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -32,4 +33,5 @@ urlpatterns = [
     path("operations/<int:pk>/approve", api_operations.OperationApproveApi.as_view(), name="api-operation-approve"),
     path("operations/<int:pk>/reject", api_operations.OperationRejectApi.as_view(), name="api-operation-reject"),
     path("qr-express/", include("qrexpress.api.urls")),
+    path("settlements", reconciliation_api.SettlementsApi.as_view(), name="api-settlements"),
 ]

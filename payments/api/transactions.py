@@ -1,7 +1,7 @@
 """API: the transaction list and one transaction with its events.
 
 ``GET /api/v1/transactions`` takes the list page's query parameters (the same parser,
-``payments.listing.parse_filters``), newest first, ``limit`` rows (default 50, at most 200) and
+``payments.selectors.listing.parse_filters``), newest first, ``limit`` rows (default 50, at most 200) and
 a ``next_cursor`` to pass back as ``cursor`` for the next page (``previous_cursor`` goes back).
 An invalid filter or a cursor that is not one we issued is a 400 naming the parameter, in the
 API's one error format. ``GET /api/v1/transactions/{transaction_id}`` is one transaction (by

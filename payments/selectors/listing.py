@@ -39,7 +39,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -58,6 +58,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.access import Access
 from backoffice.models import Store, Terminal
+from backoffice.roles import Capability
 from payments.models import Transaction, TransactionState
 from payments.selectors import records as selectors
 from payments.sibs.enums import PaymentMethod, PaymentType
@@ -111,7 +112,21 @@ TAB_STATES: dict[str, tuple[str, ...]] = {
 
 # Query parameters, in the order a normalised query string lists them.
 MULTI_PARAMS = ("store", "terminal", "method", "type", "status")
-FILTER_PARAMS = ("q", "period", "from", "to", *MULTI_PARAMS, "amount_min", "amount_max", "currency", "tab")
+FILTER_PARAMS = (
+    "q",
+    "period",
+    "from",
+    "to",
+    *MULTI_PARAMS,
+    "amount_min",
+    "amount_max",
+    "currency",
+    "settlement",
+    "tab",
+)
+# Where a transaction stands in the settlement files (reconciliation decides: see
+# register_settlement_filter).
+SETTLEMENT_CHOICES = [("settled", _("Settled")), ("expected", _("Expected")), ("exception", _("Exception"))]
 
 
 class InvalidCursor(ValueError):
@@ -229,6 +244,7 @@ class ListFilters:
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
     currency: str = ""
+    settlement: str = ""
     tab: str = Tab.ALL
     # The valid parameters as given, normalised: for links, tabs and saved views.
     params: tuple[tuple[str, str], ...] = field(default=(), compare=False)
@@ -300,6 +316,7 @@ class ListFilterForm(forms.Form):
     amount_min = forms.CharField(required=False, max_length=30, label=_("Amount from"))
     amount_max = forms.CharField(required=False, max_length=30, label=_("Amount to"))
     currency = forms.CharField(required=False, max_length=3, label=_("Currency"))
+    settlement = forms.ChoiceField(required=False, choices=SETTLEMENT_CHOICES, label=_("Settlement"))
     tab = forms.ChoiceField(required=False, choices=Tab.choices)
 
     def __init__(self, data: Mapping, *, access: Access, stores=None, terminals=None, choices: bool = True):
@@ -465,6 +482,7 @@ def parse_filters(
         amount_min=data.get("amount_min_value") if ok("amount_min") else None,
         amount_max=data.get("amount_max_value") if ok("amount_max") else None,
         currency=data.get("currency", "") if ok("currency") else "",
+        settlement=data.get("settlement", "") if ok("settlement") and access.can(Capability.RECONCILE) else "",
         tab=(data.get("tab") or Tab.ALL) if ok("tab") else Tab.ALL,
         params=tuple(_normalised_params(data, errors, period)),
     )
@@ -523,9 +541,27 @@ def filtered(qs: QuerySet[Transaction], filters: ListFilters, *, tab: bool = Tru
         qs = qs.filter(amount__lte=filters.amount_max)
     if filters.currency:
         qs = qs.filter(currency=filters.currency)
+    if filters.settlement:
+        qs = _by_settlement(qs, filters.settlement)
     if tab and filters.tab in TAB_STATES:
         qs = qs.filter(state__in=TAB_STATES[filters.tab])
     return qs
+
+
+_settlement_filter: Callable[[QuerySet[Transaction], str], QuerySet[Transaction]] | None = None
+
+
+def register_settlement_filter(fn: Callable[[QuerySet[Transaction], str], QuerySet[Transaction]]) -> None:
+    """Reconciliation decides where a transaction stands in the settlement files; it registers
+    that filter here from its ``AppConfig.ready`` (payments never imports it)."""
+    global _settlement_filter
+    _settlement_filter = fn
+
+
+def _by_settlement(qs: QuerySet[Transaction], value: str) -> QuerySet[Transaction]:
+    if _settlement_filter is None:  # reconciliation not installed: nothing is settled
+        return qs.none()
+    return _settlement_filter(qs, value)
 
 
 def matching(qs: QuerySet[Transaction], filters: ListFilters, *, tab: bool = True) -> QuerySet[Transaction]:
@@ -695,6 +731,8 @@ def live_changes(*, access: Access, filters: ListFilters, token: str, limit: int
     # Checked on the rows in hand: a second query "which of these pks match" would let the
     # planner pick a filter's index (every paid row, say) over the handful of pks.
     matched = {t.pk for t in rows if filters.matches(t)}
+    if filters.settlement and matched:  # not on the row itself: one query over these pks
+        matched = set(_by_settlement(scoped.filter(pk__in=matched), filters.settlement).values_list("pk", flat=True))
     # A full batch resumes where it stopped; otherwise a little behind the clock (commit lag).
     next_since = rows[-1].changed_at if more else max(since, started - LIVE_OVERLAP)
     return LiveBatch(rows=rows, matching_pks=matched, token=live_token(next_since), more=more)

@@ -3,11 +3,11 @@
 - ``transactions``: the page (or, for htmx, just its results) for the filters in the URL.
 - ``transactions_counts``: the status tabs with their counts, loaded after the page (htmx).
 - ``transactions_live``: polled by the page every 1.5 s; JSON with the rows written since the
-  token it was given (bounded, indexed: see ``payments.listing.live_changes``), each rendered
+  token it was given (bounded, indexed: see ``payments.selectors.listing.live_changes``), each rendered
   as the row the page shows, and whether it matches the page's filters.
 - ``saved_view_*``: save the current filters under a name, rename, delete.
 
-Filters, search and pages all come from ``payments.listing``; the API uses the same.
+Filters, search and pages all come from ``payments.selectors.listing``; the API uses the same.
 """
 
 from __future__ import annotations
@@ -158,6 +158,7 @@ def transactions(request: HttpRequest) -> HttpResponse:
             _multi("type", form.fields["type"].label, PaymentType.choices, selected),
         ],
         more_open=bool(selected["store"] or selected["terminal"] or selected["type"] or filters.currency)
+        or bool(filters.settlement)
         or filters.amount_min is not None
         or filters.amount_max is not None,
         saved=_saved_context(request, context["query"]),

@@ -1,4 +1,4 @@
-"""payments.timeline: TransactionEvents and registered sources, merged in order and scoped."""
+"""payments.selectors.timeline: TransactionEvents and registered sources, merged in order and scoped."""
 
 from __future__ import annotations
 
