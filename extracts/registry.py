@@ -81,6 +81,8 @@ class Dataset:
     allowed: Callable[[Access], bool] | None = None
     # A short description of the filters, for the XLSX title rows and the audit log.
     describe: Callable[[Any], str] | None = None
+    # Place on the Extracts page (lowest first).
+    order: int = 100
     by_key: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -115,11 +117,11 @@ def get(key: str) -> Dataset | None:
 
 
 def all_datasets() -> list[Dataset]:
-    return list(_DATASETS.values())
+    return sorted(_DATASETS.values(), key=lambda d: (d.order, d.key))
 
 
 def exportable(access: Access) -> list[Dataset]:
-    return [d for d in _DATASETS.values() if d.can_export(access)]
+    return [d for d in all_datasets() if d.can_export(access)]
 
 
 def field_plan(columns: Iterable[Column]) -> tuple[list[str], list[tuple[Column, tuple[int, ...]]]]:

@@ -184,5 +184,6 @@ def register_dataset() -> Dataset:
             queryset=queryset,
             bounds=bounds,
             describe=describe,
+            order=0,
         )
     )
