@@ -19,7 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backoffice.api.auth import api_access
-from backoffice.audit import actor_from_request
+from backoffice.audit import Actor, actor_from_request, client_ip
+from backoffice.models import ApiKey
 from extracts import selectors, services
 from extracts.models import Extract, ExtractFormat, ExtractState
 
@@ -101,6 +102,17 @@ def _params(data: dict) -> QueryDict:
     return params
 
 
+def _actor(request) -> Actor:
+    """The key, or the signed-in person, behind an API call."""
+    if isinstance(request.auth, ApiKey):
+        return Actor(
+            api_key=request.auth,
+            ip_address=client_ip(request._request),
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        )
+    return actor_from_request(request._request)
+
+
 class ExtractListApi(APIView):
     @extend_schema(
         operation_id="extracts_create",
@@ -113,7 +125,7 @@ class ExtractListApi(APIView):
         incoming = ExtractInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         extract = services.extract_request(
-            access=access, actor=actor_from_request(request), params=_params(incoming.validated_data)
+            access=access, actor=_actor(request), params=_params(incoming.validated_data)
         )
         return Response(ExtractSerializer(extract).data, status=status.HTTP_202_ACCEPTED)
 
@@ -143,7 +155,7 @@ class ExtractFileApi(APIView):
         if not extract.is_finished:
             raise Conflict()
         try:
-            handle = services.extract_open(access=access, actor=actor_from_request(request), extract=extract)
+            handle = services.extract_open(access=access, actor=_actor(request), extract=extract)
         except FileNotFoundError:
             raise Gone() from None
         return FileResponse(handle, as_attachment=True, filename=extract.download_name)
