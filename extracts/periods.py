@@ -39,9 +39,11 @@ def _start_day(frequency: str, end_day: date) -> date:
 
 
 def previous_period(frequency: str, zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
-    """The last whole period before ``now`` in ``zone``."""
+    """The last whole period before ``now`` in ``zone``, as UTC instants (subtracting two aware
+    datetimes of one ``ZoneInfo`` gives wall-clock, not elapsed, time: UTC avoids the trap)."""
     end_day = _end_day(frequency, now.astimezone(zone).date())
-    return local_midnight(_start_day(frequency, end_day), zone), local_midnight(end_day, zone)
+    start = local_midnight(_start_day(frequency, end_day), zone)
+    return start.astimezone(UTC), local_midnight(end_day, zone).astimezone(UTC)
 
 
 def due_at(period_end: datetime, zone: ZoneInfo, hour: int) -> datetime:
