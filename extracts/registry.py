@@ -61,7 +61,8 @@ class Column:
     # From the values of ``fields`` to the cell value; None: the single field's value as stored.
     value: Callable[..., Any] | None = None
     # Called once per extract (in the extract's language) to build ``value``: for lookups of
-    # translated labels, built once rather than per row.
+    # translated labels, built once rather than per row. It may return a mapping (stored value
+    # to label; values it lacks are shown as stored), looked up without a call per cell.
     make_value: Callable[[], Callable[..., Any]] | None = None
     # Annotations this column's fields refer to, added to the queryset only when it is chosen.
     annotations: Mapping[str, Any] = field(default_factory=dict)

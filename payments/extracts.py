@@ -45,8 +45,7 @@ def _text(value):
 
 def _labels(choices):
     def make():
-        labels = {value: str(label) for value, label in choices}
-        return lambda value: labels.get(value, value) if value else ""
+        return {value: str(label) for value, label in choices}
 
     return make
 

@@ -12,8 +12,7 @@ from webhooks.models import DeliveryState, WebhookDelivery
 
 def _labels(choices):
     def make():
-        labels = {value: str(label) for value, label in choices}
-        return lambda value: labels.get(value, value)
+        return {value: str(label) for value, label in choices}
 
     return make
 

@@ -3,6 +3,7 @@ when beats race, and a schedule that stops when its owner loses access."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -54,7 +55,7 @@ def test_consecutive_periods_have_no_gap_and_no_overlap(frequency, zone):
         if not seen or seen[-1] != period:
             seen.append(period)
         moment += timedelta(hours=6)
-    for (_s1, e1), (s2, _e2) in zip(seen, seen[1:], strict=False):
+    for (_s1, e1), (s2, _e2) in itertools.pairwise(seen):
         assert e1 == s2
     assert all(s < e for s, e in seen)
     # each start is the first instant of its local day (00:00, or 01:00 where midnight is skipped)
