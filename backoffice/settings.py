@@ -311,6 +311,8 @@ EXTRACT_RETENTION_DAYS = env_int("EXTRACT_RETENTION_DAYS", 7, minimum=1)
 EXTRACT_STALE_MINUTES = env_int("EXTRACT_STALE_MINUTES", 60, minimum=5)
 # "xlsxwriter" (constant memory, faster) or "openpyxl" (write-only mode).
 EXTRACTS_XLSX_ENGINE = env_str("EXTRACTS_XLSX_ENGINE", "xlsxwriter")
+# CSV extracts on PostgreSQL are written by COPY when every column has an SQL form.
+EXTRACTS_USE_COPY = env_bool("EXTRACTS_USE_COPY", True)
 # Where files are written before they are complete and handed to the storage.
 EXTRACTS_TMP_DIR = env_str("EXTRACTS_TMP_DIR", "") or None
 

@@ -64,6 +64,11 @@ class Column:
     # translated labels, built once rather than per row. It may return a mapping (stored value
     # to label; values it lacks are shown as stored), looked up without a call per cell.
     make_value: Callable[[], Callable[..., Any]] | None = None
+    # The cell's text in SQL, for the COPY path of the CSV formats (``fmt`` is "csv" or
+    # "csv_pt"): needed only for columns with a ``value`` function; plain and label columns get
+    # theirs from the engine. It must give exactly the text the Python path writes (see
+    # extracts/copy.py); a column without one makes its extracts take the Python path.
+    sql: Callable[[str], Any] | None = None
     # Annotations this column's fields refer to, added to the queryset only when it is chosen.
     annotations: Mapping[str, Any] = field(default_factory=dict)
 

@@ -32,6 +32,7 @@ from backoffice.access import Access
 from backoffice.audit import SYSTEM, Actor, record
 from backoffice.models import ApiKey, Membership
 from backoffice.roles import Role
+from extracts import copy as copy_path
 from extracts import engine, periods, registry
 from extracts.models import Extract, ExtractFormat, ExtractSchedule, ExtractState, Frequency
 from extracts.writers import writer_class
@@ -244,7 +245,7 @@ def access_for(extract: Extract) -> Access:
     return access
 
 
-def extract_run(extract_id: int, *, xlsx_engine: str | None = None) -> Extract | None:
+def extract_run(extract_id: int, *, xlsx_engine: str | None = None, use_copy: bool | None = None) -> Extract | None:
     """Write the file of a queued extract (the task's body). None when it was not queued."""
     now = timezone.now()
     claimed = Extract.objects.filter(pk=extract_id, state=ExtractState.QUEUED).update(
@@ -256,7 +257,7 @@ def extract_run(extract_id: int, *, xlsx_engine: str | None = None) -> Extract |
     stored = ""
     try:
         with translation.override(extract.language or settings.LANGUAGE_CODE):
-            stored, rows, size = _write(extract, xlsx_engine=xlsx_engine)
+            stored, rows, size = _write(extract, xlsx_engine=xlsx_engine, use_copy=use_copy)
     except Cancelled:
         return Extract.objects.get(pk=extract_id)
     except (ValidationError, PermissionDenied) as exc:
@@ -286,7 +287,7 @@ def extract_run(extract_id: int, *, xlsx_engine: str | None = None) -> Extract |
     return extract
 
 
-def _write(extract: Extract, *, xlsx_engine: str | None) -> tuple[str, int, int]:
+def _write(extract: Extract, *, xlsx_engine: str | None, use_copy: bool | None = None) -> tuple[str, int, int]:
     access = access_for(extract)
     prepared = prepare(
         access=access,
@@ -324,7 +325,13 @@ def _write(extract: Extract, *, xlsx_engine: str | None) -> tuple[str, int, int]
     cls = writer_class(extract.format, xlsx_engine=xlsx_engine)
     with tempfile.TemporaryFile(prefix="extract-", dir=settings.EXTRACTS_TMP_DIR) as tmp:
         writer = cls(tmp, labels=[str(c.label) for c in job.columns], kinds=[c.kind for c in job.columns], title=title)
-        rows = engine.write(job, writer, progress=progress)
+        if use_copy is None:
+            use_copy = settings.EXTRACTS_USE_COPY
+        plan = copy_path.copy_plan(job, extract.format) if use_copy else None
+        if plan is not None:
+            rows = copy_path.write(job, writer, plan, progress=progress)
+        else:
+            rows = engine.write(job, writer, progress=progress)
         tmp.flush()
         size = tmp.tell()
         tmp.seek(0)

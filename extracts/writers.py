@@ -94,6 +94,11 @@ class CsvWriter(Writer):
     def write_rows(self, rows: list[list]) -> None:
         self.csv.writerows(rows)
 
+    def raw_output(self) -> BinaryIO:
+        """The byte stream under the header, for rows already written as CSV bytes."""
+        self.text.flush()
+        return self.out
+
     def close(self) -> None:
         self.text.flush()
         self.text.detach()

@@ -11,8 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Case, DecimalField, F, Func, IntegerField, OuterRef, Subquery, Sum, TextField, Value, When
+from django.db.models.functions import Cast, Coalesce, Greatest, Replace
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.roles import Capability
@@ -20,7 +20,7 @@ from extracts.registry import Column, Dataset, Kind, register
 from payments import listing, selectors
 from payments.models import HELD_STATES, MONEY, OperationKind, PaymentOperation, TransactionState
 from payments.sibs.enums import PaymentMethod, PaymentType
-from payments.sibs.notification import minor_units
+from payments.sibs.notification import _MINOR_UNITS, DEFAULT_MINOR_UNITS, minor_units
 
 ZERO = Decimal(0)
 
@@ -61,8 +61,31 @@ def _held_refunds():
     return Coalesce(Subquery(held), Value(ZERO), output_field=DecimalField(**MONEY))
 
 
+def _decimals_sql():
+    """The currency's decimals, as ``minor_units`` says, in SQL."""
+    by_places: dict[int, list[str]] = {}
+    for code, places in _MINOR_UNITS.items():
+        if places != DEFAULT_MINOR_UNITS:
+            by_places.setdefault(places, []).append(code)
+    whens = [When(currency__in=sorted(codes), then=Value(places)) for places, codes in sorted(by_places.items())]
+    return Case(*whens, default=Value(DEFAULT_MINOR_UNITS), output_field=IntegerField())
+
+
+def _money_sql(amount):
+    """Money as the Python path writes it: rounded to the currency's decimals, with a decimal
+    point (``csv``) or comma (``csv_pt``). Stored amounts never have more decimals than their
+    currency (the parser quantises them), so no rounding rule ever comes into play."""
+
+    def build(fmt: str):
+        rounded = Func(amount, _decimals_sql(), function="round", output_field=DecimalField(**MONEY))
+        text = Cast(rounded, TextField())
+        return Replace(text, Value("."), Value(","), output_field=TextField()) if fmt == "csv_pt" else text
+
+    return build
+
+
 def _money_column(key: str, label, field: str) -> Column:
-    return Column(key, label, Kind.MONEY, (field, "currency"), value=_money)
+    return Column(key, label, Kind.MONEY, (field, "currency"), value=_money, sql=_money_sql(F(field)))
 
 
 COLUMNS = (
@@ -91,6 +114,13 @@ COLUMNS = (
         Kind.MONEY,
         ("captured_amount", "refunded_amount", "extract_held_refunds", "currency"),
         value=_refundable,
+        sql=_money_sql(
+            Greatest(
+                Value(ZERO),
+                F("captured_amount") - F("refunded_amount") - F("extract_held_refunds"),
+                output_field=DecimalField(**MONEY),
+            )
+        ),
         annotations={"extract_held_refunds": _held_refunds()},
     ),
     Column("reference_entity", _("MULTIBANCO entity"), Kind.TEXT, ("reference_entity",)),
