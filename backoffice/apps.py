@@ -7,6 +7,3 @@ class BackofficeConfig(AppConfig):
 
     def ready(self) -> None:
         from backoffice import signals  # noqa: F401  (connects audit receivers)
-        from backoffice.extracts import register_dataset
-
-        register_dataset()

@@ -1,7 +1,7 @@
 """The transactions dataset of the export engine (``extracts``).
 
 The file holds exactly the rows the transaction list shows for the same query string: the
-filters are parsed by the list's own parser (``payments.listing.parse_filters``) and the rows
+filters are parsed by the list's own parser (``payments.selectors.listing.parse_filters``) and the rows
 selected by its own query (``listing.matching``, the list's filters and search), scoped by
 the same selector, so store limits hold in files as on screen.
 """
@@ -12,15 +12,17 @@ from decimal import Decimal
 from functools import lru_cache
 
 from django.db.models import Case, DecimalField, F, Func, IntegerField, OuterRef, Subquery, Sum, TextField, Value, When
-from django.db.models.functions import Cast, Coalesce, Greatest, Replace
+from django.db.models.functions import Cast, Coalesce, Greatest, Replace, Upper
+from django.db.models.lookups import In
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.roles import Capability
+from common.money import _MINOR_UNITS, DEFAULT_MINOR_UNITS, minor_units
 from extracts.registry import Column, Dataset, Kind, register
-from payments import listing, selectors
+from payments import selectors
 from payments.models import HELD_STATES, MONEY, OperationKind, PaymentOperation, TransactionState
+from payments.selectors import listing
 from payments.sibs.enums import PaymentMethod, PaymentType
-from payments.sibs.notification import _MINOR_UNITS, DEFAULT_MINOR_UNITS, minor_units
 
 ZERO = Decimal(0)
 
@@ -67,7 +69,9 @@ def _decimals_sql():
     for code, places in _MINOR_UNITS.items():
         if places != DEFAULT_MINOR_UNITS:
             by_places.setdefault(places, []).append(code)
-    whens = [When(currency__in=sorted(codes), then=Value(places)) for places, codes in sorted(by_places.items())]
+    # Upper-cased like minor_units() does.
+    currency = Upper("currency")
+    whens = [When(In(currency, sorted(codes)), then=Value(places)) for places, codes in sorted(by_places.items())]
     return Case(*whens, default=Value(DEFAULT_MINOR_UNITS), output_field=IntegerField())
 
 

@@ -13,7 +13,7 @@ from django.http import QueryDict
 
 from backoffice.access import Access
 from extracts.models import ExtractState
-from payments import listing
+from payments.selectors import listing
 from tests.extracts.conftest import make_txn
 from tests.extracts.support import read_bytes, read_csv, run
 

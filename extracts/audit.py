@@ -1,5 +1,10 @@
 """The audit log as a dataset of the export engine (Owners and Administrators): the same
-filters and rows as the audit page."""
+filters, selector and rows as the audit page.
+
+Registered by the engine itself: ``backoffice`` sits below the engine (docs/ARCHITECTURE.md)
+and never imports it, so the engine brings the one dataset of the layer beneath it. Every other
+dataset is registered by the app that owns it.
+"""
 
 from __future__ import annotations
 
