@@ -35,7 +35,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DB_NAME = "bench_extracts"
-RUNS = [("csv", None), ("csv_pt", None), ("xlsx", "xlsxwriter"), ("xlsx", "openpyxl")]
+# (format, XLSX engine, COPY path): the CSV formats through COPY (the default), plain CSV once
+# more through the Python path, XLSX with each engine.
+RUNS = [
+    ("csv", None, True),
+    ("csv_pt", None, True),
+    ("csv", None, False),
+    ("xlsx", "xlsxwriter", False),
+    ("xlsx", "openpyxl", False),
+]
 
 
 def _fill_module():
@@ -52,9 +60,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--db", default=DB_NAME)
     parser.add_argument("--keep", action="store_true", help="keep the database (and reuse it if filled)")
     parser.add_argument("--preset", default="finance", help="operations, finance or everything")
-    parser.add_argument("--only", default="", help="comma-separated: csv,csv_pt,xlsx,openpyxl")
+    parser.add_argument("--only", default="", help="comma-separated: csv,csv_pt,csv-python,xlsx,openpyxl")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--engine", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--python-path", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -80,7 +89,7 @@ def child(args) -> None:
     from extracts import services
 
     started = time.perf_counter()
-    extract = services.extract_run(args.child, xlsx_engine=args.engine or None)
+    extract = services.extract_run(args.child, xlsx_engine=args.engine or None, use_copy=not args.python_path)
     elapsed = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert extract is not None and extract.state == "done", (extract and extract.error) or "not claimed"
@@ -174,9 +183,9 @@ def main() -> None:
     Transaction.objects.none()
 
     print(f"\n{'format':<22}{'rows':>10}{'seconds':>10}{'rows/s':>12}{'x COPY':>8}{'peak RSS':>11}{'file':>10}")
-    for fmt, xlsx_engine in RUNS:
-        label = fmt if xlsx_engine is None else f"xlsx ({xlsx_engine})"
-        key = xlsx_engine if xlsx_engine == "openpyxl" else fmt
+    for fmt, xlsx_engine, use_copy in RUNS:
+        label = f"xlsx ({xlsx_engine})" if xlsx_engine else f"{fmt} ({'COPY' if use_copy else 'Python'})"
+        key = xlsx_engine if xlsx_engine == "openpyxl" else fmt if use_copy or xlsx_engine else f"{fmt}-python"
         if wanted and key not in wanted:
             continue
         extract, _seconds = request(fmt)
@@ -188,6 +197,7 @@ def main() -> None:
                 str(extract.pk),
                 "--engine",
                 xlsx_engine or "",
+                *([] if use_copy else ["--python-path"]),
                 "--db",
                 args.db,
                 "--pg",

@@ -105,9 +105,22 @@ def write(job: Job, writer: CsvWriter, expressions: list, *, progress: Callable[
     delimiter = writer.delimiter
     connection = connections[qs.db]
     out = writer.raw_output()
+    # While COPY streams, its connection can run nothing else: progress (and the cancel check
+    # it carries) goes through a second connection, in autocommit, so pages see it live.
+    side = connections.create_connection(qs.db) if progress is not None else None
+    try:
+        rows = _stream(sql, params, connection, qs.db, job, delimiter, out, progress, side)
+    finally:
+        if side is not None:
+            side.close()
+    writer.close()
+    return rows
+
+
+def _stream(sql, params, connection, alias, job, delimiter, out, progress, side) -> int:
     rows = 0
     inside_quotes = False
-    with transaction.atomic(using=qs.db):
+    with transaction.atomic(using=alias):
         connection.ensure_connection()
         with connection.connection.cursor() as cursor:
             # Dates in the extract's zone, for this transaction only.
@@ -131,6 +144,5 @@ def write(job: Job, writer: CsvWriter, expressions: list, *, progress: Callable[
                     parts.append(last)
                     out.write(b"".join(parts))
                     if progress is not None:
-                        progress(rows)
-    writer.close()
+                        progress(rows, side)
     return rows

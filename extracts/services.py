@@ -313,13 +313,29 @@ def _write(extract: Extract, *, xlsx_engine: str | None, use_copy: bool | None =
     ]
     last = [monotonic_time.monotonic()]
 
-    def progress(rows: int) -> None:
+    def progress(rows: int, connection=None) -> None:
+        """Record the rows written so far; raise Cancelled when the extract is no longer
+        running. ``connection``: another one than the ORM's (busy streaming a COPY)."""
         if monotonic_time.monotonic() - last[0] < PROGRESS_EVERY_SECONDS:
             return
         last[0] = monotonic_time.monotonic()
-        if not Extract.objects.filter(pk=extract.pk, state=ExtractState.RUNNING).update(
-            rows_written=rows, progress_at=timezone.now()
-        ):
+        if connection is None:
+            updated = Extract.objects.filter(pk=extract.pk, state=ExtractState.RUNNING).update(
+                rows_written=rows, progress_at=timezone.now()
+            )
+        else:
+            table = connection.ops.quote_name(Extract._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET rows_written = %s, progress_at = %s WHERE id = %s AND state = %s",  # noqa: S608
+                    [rows, timezone.now(), extract.pk, ExtractState.RUNNING],
+                )
+                updated = cursor.rowcount
+                if not updated:
+                    # Not there at all is not "cancelled": a row this connection cannot see yet.
+                    cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s", [extract.pk])  # noqa: S608
+                    updated = cursor.fetchone() is None
+        if not updated:
             raise Cancelled
 
     cls = writer_class(extract.format, xlsx_engine=xlsx_engine)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -193,7 +195,8 @@ def test_cancel_stops_the_extract_and_leaves_no_file(world, extract_storage):
     assert not list(extract_storage.rglob("*.csv"))
 
 
-def test_cancel_while_writing_stops_at_the_next_chunk(world, monkeypatch, extract_storage):
+def _cancel_while_writing(world, monkeypatch, extract_storage, use_copy):
+    from extracts import copy as copy_path
     from extracts import engine
 
     monkeypatch.setattr(services, "PROGRESS_EVERY_SECONDS", 0)
@@ -201,23 +204,47 @@ def test_cancel_while_writing_stops_at_the_next_chunk(world, monkeypatch, extrac
     for i in range(6):
         make_txn(world, minutes_ago=i)
     extract = request_extract(world.m_fiona)
-    real_write = engine.write
+    module = copy_path if use_copy else engine
+    real_write = module.write
 
-    def write_and_cancel(job, writer, *, progress=None):
-        def cancelling(rows):
-            Extract.objects.filter(pk=extract.pk).update(state=ExtractState.CANCELLED)
-            progress(rows)
+    def write_and_cancel(job, writer, *args, progress=None):
+        def cancelling(rows, *more):
+            # Someone cancels from the page: another thread, another connection (the writer's
+            # own may be busy streaming a COPY).
+            def cancel():
+                Extract.objects.filter(pk=extract.pk).update(state=ExtractState.CANCELLED)
+                if use_copy:
+                    connections.close_all()
 
-        return real_write(job, writer, progress=cancelling)
+            if use_copy:
+                (thread := threading.Thread(target=cancel)).start()
+                thread.join()
+            else:
+                cancel()
+            progress(rows, *more)
 
-    monkeypatch.setattr(engine, "write", write_and_cancel)
-    services.extract_run(extract.pk)
+        return real_write(job, writer, *args, progress=cancelling)
+
+    monkeypatch.setattr(module, "write", write_and_cancel)
+    services.extract_run(extract.pk, use_copy=use_copy)
     extract.refresh_from_db()
     assert extract.state == ExtractState.CANCELLED and extract.file_name == ""
     assert not list(extract_storage.rglob("*.csv"))
 
 
+def test_cancel_while_writing_stops_at_the_next_chunk(world, monkeypatch, extract_storage):
+    _cancel_while_writing(world, monkeypatch, extract_storage, use_copy=False)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_cancel_while_copy_streams_stops_it(world, monkeypatch, extract_storage):
+    # committed rows: the progress of a COPY goes through a second connection
+    _cancel_while_writing(world, monkeypatch, extract_storage, use_copy=True)
+
+
 def test_a_failed_task_is_marked_failed_with_the_reason_and_leaves_no_file(world, monkeypatch, extract_storage):
+    from extracts import copy as copy_path
     from extracts import engine
 
     make_txn(world)
@@ -227,6 +254,7 @@ def test_a_failed_task_is_marked_failed_with_the_reason_and_leaves_no_file(world
         raise OSError("disk full")
 
     monkeypatch.setattr(engine, "write", broken)
+    monkeypatch.setattr(copy_path, "write", broken)
     services.extract_run(extract.pk)
     extract.refresh_from_db()
     assert extract.state == ExtractState.FAILED
