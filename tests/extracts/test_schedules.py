@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
-from django.db import connections
+from django.db import connections, transaction
 
 from backoffice.access import Access
 from backoffice.audit import Actor
@@ -155,8 +155,10 @@ def test_schedule_changes_are_audited(world):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_racing_runs_make_one_file(world):
+def test_two_racing_runs_make_one_file(world, monkeypatch):
     # given a schedule that is due
+    enqueued = []
+    monkeypatch.setattr(services, "_enqueue", lambda pk: transaction.on_commit(lambda: enqueued.append(pk)))
     schedule = make_schedule(world)
     ExtractSchedule.objects.filter(pk=schedule.pk).update(created_at=utc(2026, 7, 1))
     now = utc(2026, 7, 11, 6)
@@ -183,4 +185,6 @@ def test_two_racing_runs_make_one_file(world):
     assert errors == []
     assert len([r for r in results if r is not None]) == 1
     assert Extract.objects.filter(schedule=schedule).count() == 1
-    assert Extract.objects.get().state == ExtractState.QUEUED
+    extract = Extract.objects.get()
+    assert extract.state == ExtractState.QUEUED
+    assert enqueued == [extract.pk]  # one task for it, from the run that made it
