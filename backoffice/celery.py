@@ -32,6 +32,10 @@ app.conf.update(
         # (sent at WEBHOOK_DIGEST_HOUR; a unique row per address and day keeps it to one).
         "sweep-webhook-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": 30.0, "options": {"expires": 25}},
         "webhook-failure-digest": {"task": "webhooks.failure_digest", "schedule": 300.0, "options": {"expires": 240}},
+        # Extracts: scheduled ones when due (a unique row per schedule and period keeps it to
+        # one), and files past EXTRACT_RETENTION_DAYS deleted.
+        "extract-schedules": {"task": "extracts.run_schedules", "schedule": 300.0, "options": {"expires": 240}},
+        "expire-extracts": {"task": "extracts.expire", "schedule": 3600.0},
         "sweep-pending-transactions": {"task": "payments.sweep_status", "schedule": 60.0},
         # Check with SIBS, daily: which methods each terminal really has active at the gateway.
         "check-payment-methods": {

@@ -48,7 +48,7 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "extracts",
         _("Extracts"),
-        "payments:extracts",
+        "extracts:index",
         Capability.EXPORT_TRANSACTIONS,
         _("Download transactions as CSV or XLSX for any period, in the time zone you choose."),
     ),

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "qrexpress",
     "reconciliation",
     "sandbox",
+    "extracts",
 ]
 
 MIDDLEWARE = [
@@ -287,6 +288,12 @@ if not PRODUCTION:
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Extract files (CSV/XLSX). Any Django storage backend works (an object store in production):
+    # EXTRACTS_STORAGE_BACKEND, with EXTRACTS_STORAGE_LOCATION for the file system default.
+    "extracts": {
+        "BACKEND": env_str("EXTRACTS_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": {"location": env_str("EXTRACTS_STORAGE_LOCATION", str(VAR_DIR / "extracts"))},
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -296,6 +303,18 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# --- Extracts -------------------------------------------------------------------------------
+# Days a finished extract's file is kept (the extract stays listed after, marked expired).
+EXTRACT_RETENTION_DAYS = env_int("EXTRACT_RETENTION_DAYS", 7, minimum=1)
+# A running extract with no progress for this long has lost its worker and is marked failed.
+EXTRACT_STALE_MINUTES = env_int("EXTRACT_STALE_MINUTES", 60, minimum=5)
+# "xlsxwriter" (constant memory, faster) or "openpyxl" (write-only mode).
+EXTRACTS_XLSX_ENGINE = env_str("EXTRACTS_XLSX_ENGINE", "xlsxwriter")
+# CSV extracts on PostgreSQL are written by COPY when every column has an SQL form.
+EXTRACTS_USE_COPY = env_bool("EXTRACTS_USE_COPY", True)
+# Where files are written before they are complete and handed to the storage.
+EXTRACTS_TMP_DIR = env_str("EXTRACTS_TMP_DIR", "") or None
 
 # --- E-mail ---------------------------------------------------------------------------------
 vars().update(email_settings(env_str("EMAIL_URL", f"file://{VAR_DIR / 'mail'}"), base_dir=str(BASE_DIR)))

@@ -17,6 +17,7 @@ merchant_patterns = [
     path("webhooks/", include("webhooks.urls")),
     path("qr-express/", include("qrexpress.urls")),
     path("reconciliation/", include("reconciliation.urls")),
+    path("extracts/", include("extracts.urls")),
 ]
 
 urlpatterns = [

@@ -38,3 +38,7 @@ class PaymentsConfig(AppConfig):
         from payments.requests import ready as payment_requests_ready
 
         payment_requests_ready()
+
+        from payments.extracts import register_dataset
+
+        register_dataset()

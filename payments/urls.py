@@ -25,7 +25,6 @@ urlpatterns = [
     path("operations/<int:pk>/inquire/", views_operations.operation_inquire, name="operation_inquire"),
     path("payment-methods/approvals/", views_operations.operations_policy, name="operations_policy"),
     path("dashboards/", section_placeholder("dashboards"), name="dashboards"),
-    path("extracts/", section_placeholder("extracts"), name="extracts"),
     path("payment-methods/", include("payments.methods.urls")),
     path("payment-methods/credentials/", views.credentials, name="credentials"),
     path("payment-methods/credentials/", views.credentials, name="credential_add"),

@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: dict[str, int] = {
     "common": 0,
     "backoffice": 1,
+    # The export engine: above the core it uses, below the apps that register their tables.
+    "extracts": 1.5,
     "payments": 2,
     "webhooks": 3,
     "qrexpress": 4,

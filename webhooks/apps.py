@@ -33,3 +33,7 @@ class WebhooksConfig(AppConfig):
                 merchant_wide=True,
             )
         )
+
+        from webhooks.extracts import register_dataset
+
+        register_dataset()

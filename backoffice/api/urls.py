@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice.api import views
+from extracts import api as extracts_api
 from payments.api import operations as api_operations
 from payments.api import transactions as payments_api
 from payments.methods import api as payment_methods_api
@@ -31,6 +32,9 @@ urlpatterns = [
     path("payment-requests/<int:pk>", payment_requests_api.PaymentRequestApi.as_view(), name="api-payment-request"),
     path("operations/<int:pk>", api_operations.OperationApi.as_view(), name="api-operation"),
     path("operations/<int:pk>/approve", api_operations.OperationApproveApi.as_view(), name="api-operation-approve"),
+    path("extracts", extracts_api.ExtractListApi.as_view(), name="api-extracts"),
+    path("extracts/<int:pk>", extracts_api.ExtractDetailApi.as_view(), name="api-extract"),
+    path("extracts/<int:pk>/file", extracts_api.ExtractFileApi.as_view(), name="api-extract-file"),
     path("operations/<int:pk>/reject", api_operations.OperationRejectApi.as_view(), name="api-operation-reject"),
     path("qr-express/", include("qrexpress.api.urls")),
     path("settlements", reconciliation_api.SettlementsApi.as_view(), name="api-settlements"),
