@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from backoffice import selectors, services
+from backoffice import audit_display, selectors, services
 from backoffice.access import merchant_view
 from backoffice.audit import actor_from_request
 from backoffice.forms import ActivationForm, ApiKeyForm, AuditFilterForm, InviteForm, MembershipForm
@@ -242,5 +242,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "backoffice/audit.html",
-        {"form": form, "page": page, "query": query.urlencode(), "active": "audit"},
+        {
+            "form": form,
+            "page": page,
+            "lines": audit_display.present(page.object_list),
+            "query": query.urlencode(),
+            "active": "audit",
+        },
     )
