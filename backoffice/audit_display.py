@@ -86,11 +86,13 @@ def lisbon_text(value: dt.datetime | None) -> str:
 def format_value(name: str, value: Any, context: dict | None = None, object_type: str = "") -> str:
     """One value as a person reads it."""
     context = context or {}
-    if value is None or value == "" or value == []:
-        return DASH
     entry = _field(name, object_type)
+    if value is None or value == "":
+        return DASH
     if entry and entry[1] is not None:
         return entry[1](value, context)
+    if value == []:
+        return DASH
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, list | tuple):

@@ -27,6 +27,13 @@ def money(value, currency="EUR"):
     return format_money(value, currency)
 
 
+@register.filter(name="money_out")
+def money_out(value, currency="EUR"):
+    """Money going back to the customer (a refund): the amount as a negative figure."""
+    number = _to_decimal(value)
+    return format_money(-abs(number) if number is not None else None, currency)
+
+
 # Colour of each state: ok (green), warn (amber), bad (red), info (blue-grey).
 STATE_TONES = {
     TransactionState.PAID: "ok",

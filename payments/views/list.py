@@ -63,12 +63,19 @@ def _row_context(access, txn, prefix: str | None = None) -> dict:
         "row_key": listing.row_key(txn),
         "row_version": listing.row_version(txn),
         "method_label": _METHOD_LABELS.get(txn.payment_method, txn.payment_method),
-        "type_label": _TYPE_LABELS.get(txn.payment_type, txn.payment_type),
+        # A plain payment is just its method; anything else (a refund, a capture…) says what it is.
+        "type_label": ""
+        if txn.payment_type in PLAIN_PAYMENTS
+        else _TYPE_LABELS.get(txn.payment_type, txn.payment_type),
+        "money_out": txn.payment_type in MONEY_OUT,
     }
 
 
 _METHOD_LABELS = {m.value: m.label for m in PaymentMethod}
 _TYPE_LABELS = {t.value: t.label for t in PaymentType}
+PLAIN_PAYMENTS = {PaymentType.PURCHASE, PaymentType.REFERENCE_PAYMENT, None, ""}
+# Money returned to the customer: shown negative in the list.
+MONEY_OUT = {PaymentType.REFUND, PaymentType.MBWAY_CASH_OUT}
 
 
 def _results_context(request: HttpRequest) -> dict:
