@@ -30,7 +30,8 @@ def forbidden(request: HttpRequest, exception=None) -> HttpResponse:
         403,
         _("Not allowed"),
         _(
-            "Your role does not allow this page or action. If you need it, ask an Owner or Administrator of this merchant."
+            "Your role does not allow this page or action. "
+            "If you need it, ask an Owner or Administrator of this merchant."
         ),
     )
 
