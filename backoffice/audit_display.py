@@ -24,9 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -34,6 +32,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from backoffice.models import AuditEvent, Store, Terminal
 from backoffice.roles import Role
+from common.dates import lisbon
 
 DASH = "—"
 
@@ -71,16 +70,9 @@ def _field(name: str, object_type: str):
 # --------------------------------------------------------------------------- values
 
 
-LISBON = ZoneInfo("Europe/Lisbon")
-
-
 def lisbon_text(value: dt.datetime | None) -> str:
     """dd/mm/yyyy HH:MM:SS in Lisbon time with its zone, as every other page shows times."""
-    if value is None:
-        return DASH
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, dt.UTC)
-    return value.astimezone(LISBON).strftime("%d/%m/%Y %H:%M:%S %Z")
+    return lisbon(value) if value is not None else DASH
 
 
 def format_value(name: str, value: Any, context: dict | None = None, object_type: str = "") -> str:

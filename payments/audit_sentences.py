@@ -18,8 +18,8 @@ from backoffice.audit_display import (
     related,
 )
 from backoffice.models import AuditEvent
+from common.money import format_money
 from payments.models import OperationKind, OperationReason, OperationState, PaymentOperation
-from payments.templatetags.payments import format_money
 
 OPERATION = "payments.paymentoperation"
 

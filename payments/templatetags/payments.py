@@ -16,7 +16,7 @@ from django import template
 from django.utils.html import format_html
 
 from common.dates import lisbon, lisbon_iso
-from common.money import format_money
+from common.money import format_money, to_decimal
 from payments.models import TransactionState
 
 register = template.Library()
@@ -30,7 +30,7 @@ def money(value, currency="EUR"):
 @register.filter(name="money_out")
 def money_out(value, currency="EUR"):
     """Money going back to the customer (a refund): the amount as a negative figure."""
-    number = _to_decimal(value)
+    number = to_decimal(value)
     return format_money(-abs(number) if number is not None else None, currency)
 
 
