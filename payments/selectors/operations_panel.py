@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from backoffice.access import Access
-from common.money import format_money, minor_units
+from common.money import format_money, minor_units, money_input
 from payments.forms.operations import DecisionForm, OperationForm
 from payments.models import OperationKind, OperationState, PaymentOperation, Transaction
 from payments.services import operations as ops
@@ -110,7 +110,7 @@ def actions_for(access: Access, txn: Transaction, failure: dict[str, Any] | None
                 kind=kind,
                 currency=currency,
                 fixed_amount=fixed,
-                initial={"amount": amount_text(available, currency)},
+                initial={"amount": money_input(available, currency)},
                 prefix=kind,
             )
         button, title = _labels(kind)
