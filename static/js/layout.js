@@ -1,5 +1,7 @@
-// Each table cell carries its column's name (data-label), which the phone layout shows in front
-// of the value when a table turns into one card per row (static/css/app.css).
+// Layout helpers for every page:
+// - each table cell carries its column's name (data-label), which the phone layout shows in
+//   front of the value when a table turns into one card per row (static/css/app.css);
+// - on phones, where the menu is one scrolling row, the current section is scrolled into view.
 (function () {
   function label(root) {
     (root || document).querySelectorAll("table.table").forEach(function (table) {
@@ -20,6 +22,12 @@
       });
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { label(document); });
+  function showCurrentSection() {
+    var active = document.querySelector(".sidenav a.active");
+    var menu = active && active.closest(".sidenav");
+    if (!menu || menu.scrollWidth <= menu.clientWidth) return;
+    menu.scrollLeft = active.offsetLeft - (menu.clientWidth - active.offsetWidth) / 2;
+  }
+  document.addEventListener("DOMContentLoaded", function () { label(document); showCurrentSection(); });
   document.addEventListener("htmx:afterSwap", function (e) { label(e.target && e.target.ownerDocument ? document : null); });
 })();
