@@ -246,6 +246,9 @@ class ListFilters:
     currency: str = ""
     settlement: str = ""
     tab: str = Tab.ALL
+    # Changed (by anything: a notification, a refund, a capture…) at or after this time: for
+    # integrations that sync by update time (the API's ``updated_since``).
+    changed_since: datetime | None = None
     # The valid parameters as given, normalised: for links, tabs and saved views.
     params: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
@@ -263,6 +266,8 @@ class ListFilters:
         for rows already in hand (the live poll), so checking them costs no query."""
         at = txn.created_at
         if (self.since and at < self.since) or (self.until and at >= self.until):
+            return False
+        if self.changed_since and txn.changed_at < self.changed_since:
             return False
         if self.store_ids and txn.store_id not in self.store_ids:
             return False
@@ -525,6 +530,8 @@ def filtered(qs: QuerySet[Transaction], filters: ListFilters, *, tab: bool = Tru
         qs = qs.filter(created_at__gte=filters.since)
     if filters.until:
         qs = qs.filter(created_at__lt=filters.until)
+    if filters.changed_since:
+        qs = qs.filter(changed_at__gte=filters.changed_since)
     if filters.store_ids:
         qs = qs.filter(store_id__in=filters.store_ids)
     if filters.terminal_pks:

@@ -89,7 +89,7 @@ def _mask(value: str) -> str:
 
 def _version(txn: Transaction) -> str:
     last_event = TransactionEvent.objects.filter(transaction_id=txn.pk).aggregate(m=Max("id"))["m"] or 0
-    return f"{txn.updated_at.timestamp():.6f}-{last_event}"
+    return f"{txn.changed_at.timestamp():.6f}-{last_event}"
 
 
 def _balances(txn: Transaction) -> list[dict[str, Any]]:
