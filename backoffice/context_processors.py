@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.module_loading import import_string
 
 from backoffice.models import Membership
 from backoffice.navigation import SECTIONS
@@ -15,7 +16,12 @@ def shell(request) -> dict:
         return context
     slug = access.merchant.slug
     context["nav"] = [
-        {"key": s.key, "label": s.label, "url": reverse(s.url_name, kwargs={"merchant": slug})}
+        {
+            "key": s.key,
+            "label": s.label,
+            "url": reverse(s.url_name, kwargs={"merchant": slug}),
+            "count": import_string(s.count)(access) if s.count else 0,
+        }
         for s in SECTIONS
         if access.can(s.capability)
     ]

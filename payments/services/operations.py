@@ -366,6 +366,10 @@ def operation_request(
                 obj=op,
                 after=_describe(op, original),
             )
+            if needs_approval:
+                from payments.approvals.services import approval_requested
+
+                approval_requested(op)  # e-mails the approvers once committed
     except IntegrityError:
         # The same key, at the same moment (a double click): the other request won the insert.
         existing = PaymentOperation.objects.filter(merchant_id=txn.merchant_id, idempotency_key=key).first()
