@@ -29,6 +29,7 @@ from backoffice.audit import actor_from_request
 from backoffice.middleware import passive_request
 from backoffice.roles import Capability
 from payments.selectors import listing, saved_views
+from payments.selectors.totals import MONEY_OUT, list_totals
 from payments.services import saved_views as saved_view_services
 from payments.sibs.enums import PaymentMethod, PaymentType
 
@@ -74,8 +75,6 @@ def _row_context(access, txn, prefix: str | None = None) -> dict:
 _METHOD_LABELS = {m.value: m.label for m in PaymentMethod}
 _TYPE_LABELS = {t.value: t.label for t in PaymentType}
 PLAIN_PAYMENTS = {PaymentType.PURCHASE, PaymentType.REFERENCE_PAYMENT, None, ""}
-# Money returned to the customer: shown negative in the list.
-MONEY_OUT = {PaymentType.REFUND, PaymentType.MBWAY_CASH_OUT}
 
 
 def _results_context(request: HttpRequest) -> dict:
@@ -216,10 +215,12 @@ def transactions_counts(request: HttpRequest) -> HttpResponse:
         }
         for tab in listing.Tab
     ]
+    # Finance asked for the totals of what they filter: count and net sum per currency.
+    totals = list_totals(access=access, filters=filters) if filters.is_filtered else None
     return render(
         request,
         "payments/_transaction_tabs.html",
-        {"tabs": tabs, "filters": filters, "list_url": base, "counted": True},
+        {"tabs": tabs, "filters": filters, "list_url": base, "counted": True, "totals": totals},
     )
 
 
