@@ -286,6 +286,16 @@ def _guard_membership_change(access: Access, membership: Membership) -> None:
         raise PermissionDenied(_("You cannot change your own role or access."))
 
 
+def can_change_membership(access: Access, membership: Membership) -> bool:
+    """Whether ``access`` may edit or remove ``membership``: the rule the writes enforce, asked
+    before offering the Edit and Remove actions."""
+    try:
+        _guard_membership_change(access, membership)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def _last_owner(membership: Membership) -> bool:
     return (
         membership.role == Role.OWNER

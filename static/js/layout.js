@@ -1,7 +1,9 @@
 // Layout helpers for every page:
 // - each table cell carries its column's name (data-label), which the phone layout shows in
 //   front of the value when a table turns into one card per row (static/css/app.css);
-// - on phones, where the menu is one scrolling row, the current section is scrolled into view.
+// - on phones, where the menu is one scrolling row, the current section is scrolled into view;
+// - a form with data-confirm asks first, in a dialog styled like the money actions' ones (the
+//   browser's own confirm() pop-up otherwise), with data-confirm-button naming the action.
 (function () {
   function label(root) {
     (root || document).querySelectorAll("table.table").forEach(function (table) {
@@ -28,6 +30,42 @@
     if (!menu || menu.scrollWidth <= menu.clientWidth) return;
     menu.scrollLeft = active.offsetLeft - (menu.clientWidth - active.offsetWidth) / 2;
   }
+  var asking = null;
+  function confirmDialog() {
+    var dialog = document.getElementById("confirm-dialog");
+    if (dialog) return dialog;
+    dialog = document.createElement("dialog");
+    dialog.id = "confirm-dialog";
+    dialog.className = "op-dialog";
+    dialog.setAttribute("data-testid", "confirm-dialog");
+    dialog.innerHTML = '<p class="op-confirm" data-confirm-text></p><div class="op-buttons">' +
+      '<button type="button" class="primary" data-confirm-yes></button>' +
+      '<button type="button" data-confirm-no></button></div>';
+    document.body.appendChild(dialog);
+    dialog.querySelector("[data-confirm-no]").addEventListener("click", function () { asking = null; dialog.close(); });
+    dialog.querySelector("[data-confirm-yes]").addEventListener("click", function () {
+      var form = asking;
+      asking = null;
+      dialog.close();
+      if (form) { form.dataset.confirmed = "1"; form.requestSubmit ? form.requestSubmit() : form.submit(); }
+    });
+    return dialog;
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-confirm]")) return;
+    if (form.dataset.confirmed) { delete form.dataset.confirmed; return; }
+    event.preventDefault();
+    var dialog = confirmDialog();
+    if (!dialog.showModal) { if (window.confirm(form.dataset.confirm)) { form.dataset.confirmed = "1"; form.submit(); } return; }
+    var button = form.querySelector("button[type=submit], button:not([type])");
+    dialog.querySelector("[data-confirm-text]").textContent = form.dataset.confirm;
+    dialog.querySelector("[data-confirm-yes]").textContent = form.dataset.confirmButton || (button ? button.textContent.trim() : "OK");
+    dialog.querySelector("[data-confirm-yes]").className = button && button.classList.contains("danger") ? "primary danger-fill" : "primary";
+    dialog.querySelector("[data-confirm-no]").textContent = document.body.dataset.cancelLabel || "Cancel";
+    asking = form;
+    dialog.showModal();
+  }, true);
   document.addEventListener("DOMContentLoaded", function () { label(document); showCurrentSection(); });
   document.addEventListener("htmx:afterSwap", function (e) { label(e.target && e.target.ownerDocument ? document : null); });
 })();
