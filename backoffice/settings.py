@@ -94,6 +94,8 @@ MIDDLEWARE = [
     # Django's SessionMiddleware, writing an unchanged session at most once a minute.
     "backoffice.middleware.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # A link from an e-mail carries its language (?lang=pt): the page opens in it, and stays.
+    "backoffice.middleware.LinkLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
