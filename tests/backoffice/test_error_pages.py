@@ -64,3 +64,9 @@ def test_a_403_is_logged_without_its_traceback():
     other.status_code = 500
     ForbiddenWithoutTraceback().filter(other)
     assert other.exc_info is not None
+
+
+def test_a_section_not_built_yet_says_so_and_what_it_will_do(world, login):
+    body = login(world.fiona).get("/m/loja/reconciliation/", HTTP_ACCEPT_LANGUAGE="pt").content.decode()
+    assert "Em breve" in body and "está a ser construída" in body
+    assert "Nothing here yet" not in body and "Nada aqui" not in body
