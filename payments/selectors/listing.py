@@ -170,9 +170,14 @@ _REFERENCE_NOISE = re.compile(r"[\s.\-]")
 _ALIAS = re.compile(r"(?:\+?351#?)?[*•.…x]*(\d{4}|9\d{8})", re.IGNORECASE)
 
 
+# Shortest text searched for as the start of a SIBS or order id.
+MIN_PREFIX = 4
+
+
 @dataclass(frozen=True)
 class Search:
-    """What the search box text can mean; each part is one exact, indexed match."""
+    """What the search box text can mean; each part is one indexed match: exact, or the start of
+    a SIBS transaction id or an order id."""
 
     text: str
     reference: tuple[str, str] | None = None  # (entity or "", number)
@@ -196,10 +201,19 @@ class Search:
             amount=parse_amount(text),
         )
 
+    @property
+    def prefix(self) -> bool:
+        """Long enough to look for ids starting with it (``ORD-261208`` finds ``ORD-261208-0042``)."""
+        return len(self.text) >= MIN_PREFIX
+
     def matches(self, txn: Transaction) -> bool:
         """Whether ``txn`` is found by this search: :meth:`branches`, evaluated on a loaded row."""
         text = self.text
         if text in (txn.transaction_id, txn.secondary_transaction_id, txn.merchant_transaction_id):
+            return True
+        if self.prefix and any(
+            (value or "").startswith(text) for value in (txn.transaction_id, txn.merchant_transaction_id)
+        ):
             return True
         if text == txn.internal_transaction_id:
             return True
@@ -223,6 +237,11 @@ class Search:
             entity, number = self.reference
             ids |= Q(reference_number=number, **({"reference_entity": entity} if entity else {}))
         branches = [ids]
+        if self.prefix:
+            # On PostgreSQL each has its own index with the pattern operator class (see the
+            # Transaction model), so a prefix is a range scan, not a scan of the merchant's rows.
+            branches.append(Q(transaction_id__startswith=self.text))
+            branches.append(Q(merchant_transaction_id__startswith=self.text))
         if self.alias_digits:
             branches.append(Q(mbway_alias_last_digits=self.alias_digits))
         if self.amount is not None:

@@ -2,6 +2,9 @@
 // - each table cell carries its column's name (data-label), which the phone layout shows in
 //   front of the value when a table turns into one card per row (static/css/app.css);
 // - on phones, where the menu is one scrolling row, the current section is scrolled into view;
+// - a list marked data-remember-list="<name>" remembers its address (filters, search, page) for
+//   this tab, and a link marked data-back-to="<name>" (a detail page's "← Transactions") returns
+//   to it rather than to the list's first page;
 // - a form with data-confirm asks first, in a dialog styled like the money actions' ones (the
 //   browser's own confirm() pop-up otherwise), with data-confirm-button naming the action.
 (function () {
@@ -66,6 +69,22 @@
     asking = form;
     dialog.showModal();
   }, true);
-  document.addEventListener("DOMContentLoaded", function () { label(document); showCurrentSection(); });
+  function rememberList() {
+    var marker = document.querySelector("[data-remember-list]");
+    if (!marker) return;
+    try { sessionStorage.setItem("list:" + marker.dataset.rememberList, location.pathname + location.search); } catch (e) {}
+  }
+  function linkBack() {
+    document.querySelectorAll("a[data-back-to]").forEach(function (link) {
+      var stored = null;
+      try { stored = sessionStorage.getItem("list:" + link.dataset.backTo); } catch (e) {}
+      var base = new URL(link.href, location.href).pathname;
+      // Only an address of that same list, on this site.
+      if (stored && stored.indexOf(base) === 0 && stored.indexOf("//") === -1) link.setAttribute("href", stored);
+    });
+  }
+  document.addEventListener("htmx:pushedIntoHistory", rememberList);
+  document.addEventListener("htmx:replacedInHistory", rememberList);
+  document.addEventListener("DOMContentLoaded", function () { label(document); showCurrentSection(); rememberList(); linkBack(); });
   document.addEventListener("htmx:afterSwap", function (e) { label(e.target && e.target.ownerDocument ? document : null); });
 })();
