@@ -67,6 +67,17 @@ def test_a_403_is_logged_without_its_traceback():
 
 
 def test_a_section_not_built_yet_says_so_and_what_it_will_do(world, login):
-    body = login(world.fiona).get("/m/loja/reconciliation/", HTTP_ACCEPT_LANGUAGE="pt").content.decode()
+    from django.urls import resolve, reverse
+
+    from backoffice.navigation import SECTIONS
+
+    placeholders = [
+        reverse(s.url_name, kwargs={"merchant": "loja"})
+        for s in SECTIONS
+        if resolve(reverse(s.url_name, kwargs={"merchant": "loja"})).func.__name__.endswith("_placeholder")
+    ]
+    if not placeholders:
+        pytest.skip("every section is built")
+    body = login(world.alice).get(placeholders[0], HTTP_ACCEPT_LANGUAGE="pt").content.decode()
     assert "Em breve" in body and "está a ser construída" in body
     assert "Nothing here yet" not in body and "Nada aqui" not in body
