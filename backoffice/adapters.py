@@ -63,6 +63,18 @@ class AccountAdapter(DefaultAccountAdapter):
         records = get_authentication_records(request, request.user)
         return not (records and time.time() - records[-1]["at"] < app_settings.REAUTHENTICATION_TIMEOUT)
 
+    def send_mail(self, template_prefix, email, context) -> None:
+        """allauth's e-mails (password reset…) in the person's language, signed with the product
+        name and the public address rather than the host the request came in on."""
+        from django.conf import settings
+        from django.utils import translation
+
+        user = User.objects.filter(email__iexact=email).only("language").first()
+        language = (user.language if user is not None and user.language else None) or translation.get_language()
+        context = {**context, "product_name": "SIBS Backoffice", "site_url": settings.SITE_URL}
+        with translation.override(language):
+            super().send_mail(template_prefix, email, context)
+
     def login(self, request, user) -> None:
         from backoffice.services import login_success_reset
 

@@ -67,7 +67,23 @@ class ApiKeyForm(MembershipForm):
 
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(label=_("Who"), max_length=254, required=False)
-    action = forms.CharField(label=_("Action"), max_length=64, required=False)
+    action = forms.ChoiceField(
+        label=_("What"),
+        required=False,
+        # Each choice is the start of the action codes it covers (see backoffice.audit_display).
+        choices=[
+            ("", _("Everything")),
+            ("payment", _("Refunds, captures and cancellations")),
+            ("membership", _("Users and roles")),
+            ("user", _("Sign-ins and passwords")),
+            ("mfa", _("Second factor")),
+            ("api_key", _("API keys")),
+            ("gateway_credential", _("Gateway credentials")),
+            ("webhook", _("Webhooks and notifications")),
+            ("saved_view", _("Saved views")),
+            ("operation_policy", _("Four-eyes threshold")),
+        ],
+    )
     since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

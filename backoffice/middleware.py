@@ -100,3 +100,33 @@ class IdleSessionMiddleware(SessionMiddleware):
             else:
                 session[_TOUCHED] = now
         return super().process_response(request, response)
+
+
+class LinkLanguageMiddleware:
+    """``?lang=pt`` (or ``en``) on a link, as the e-mails write them: the page is shown in that
+    language and the choice is remembered in the language cookie, as the language switch does.
+    Anything else in ``lang`` is ignored."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.utils import translation
+
+        lang = request.GET.get("lang", "") if request.method == "GET" else ""
+        if lang not in dict(settings.LANGUAGES):
+            return self.get_response(request)
+        translation.activate(lang)
+        request.LANGUAGE_CODE = lang
+        response = self.get_response(request)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            lang,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+        return response

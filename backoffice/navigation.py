@@ -18,6 +18,8 @@ class Section:
     capability: Capability
     # What the section will hold, shown while it has nothing yet.
     promise: Promise
+    # A function (dotted path) of the access giving a number to show next to the name (0: none).
+    count: str = ""
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -37,6 +39,14 @@ SECTIONS: tuple[Section, ...] = (
         "payment_requests:index",
         Capability.REQUEST_PAYMENTS,
         _("Ask a customer to pay by MB WAY or with a MULTIBANCO reference, and follow what is still unpaid."),
+    ),
+    Section(
+        "approvals",
+        _("Awaiting approval"),
+        "payments:approvals",
+        Capability.OPERATE_PAYMENTS,
+        _("Refunds above the four-eyes threshold, waiting for a second person to approve or reject them."),
+        count="payments.approvals.selectors.awaiting_count",
     ),
     Section(
         "dashboards",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -39,9 +39,9 @@ def audit_event_list(
     *, access: Access, actor: str = "", action: str = "", since: date | None = None, until: date | None = None
 ) -> QuerySet[AuditEvent]:
     access.require(Capability.VIEW_AUDIT)
-    qs = AuditEvent.objects.filter(merchant=access.merchant).order_by("-created_at", "-id")
+    qs = AuditEvent.objects.filter(merchant=access.merchant).select_related("actor").order_by("-created_at", "-id")
     if actor:
-        qs = qs.filter(actor_label__icontains=actor)
+        qs = qs.filter(Q(actor_label__icontains=actor) | Q(actor__full_name__icontains=actor))
     if action:
         qs = qs.filter(action__icontains=action)
     if since:

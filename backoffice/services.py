@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -172,8 +173,12 @@ def _invitation_context(*, user: User, merchant: Merchant, role: Role, actor: Ac
         "role": role.label,
         "inviter": actor.user.display_name if actor.user else merchant.name,
         "code": format_code(code) if code else None,
-        "activate_url": settings.SITE_URL + reverse("activate") + f"?email={user.email}",
-        "login_url": settings.SITE_URL + reverse("account_login"),
+        # The link opens the page in the language of the e-mail.
+        "activate_url": settings.SITE_URL
+        + reverse("activate")
+        + "?"
+        + urlencode({"email": user.email, "lang": user.language or merchant.language}, safe="@"),
+        "login_url": settings.SITE_URL + reverse("account_login") + "?" + urlencode({"lang": user.language}),
         "validity_days": settings.ACTIVATION_CODE_VALIDITY_HOURS // 24,
     }
 
@@ -284,6 +289,16 @@ def _guard_membership_change(access: Access, membership: Membership) -> None:
         )
     if access.user is not None and membership.user_id == access.user.pk:
         raise PermissionDenied(_("You cannot change your own role or access."))
+
+
+def can_change_membership(access: Access, membership: Membership) -> bool:
+    """Whether ``access`` may edit or remove ``membership``: the rule the writes enforce, asked
+    before offering the Edit and Remove actions."""
+    try:
+        _guard_membership_change(access, membership)
+    except PermissionDenied:
+        return False
+    return True
 
 
 def _last_owner(membership: Membership) -> bool:

@@ -36,21 +36,6 @@ urlpatterns = [
 ]
 
 
-def handler404(request, exception):
-    from django.views.defaults import page_not_found
-
-    from backoffice.api.errors import json_not_found
-
-    if request.path.startswith("/api/"):
-        return json_not_found(request, exception)
-    return page_not_found(request, exception)
-
-
-def handler500(request):
-    from django.views.defaults import server_error
-
-    from backoffice.api.errors import json_server_error
-
-    if request.path.startswith("/api/"):
-        return json_server_error(request)
-    return server_error(request)
+handler403 = "backoffice.errors.forbidden"
+handler404 = "backoffice.errors.not_found"
+handler500 = "backoffice.errors.server_error"

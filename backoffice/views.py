@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from backoffice import selectors, services
+from backoffice import audit_display, selectors, services
 from backoffice.access import merchant_view
 from backoffice.audit import actor_from_request
 from backoffice.forms import ActivationForm, ApiKeyForm, AuditFilterForm, InviteForm, MembershipForm
@@ -118,7 +118,9 @@ def users(request: HttpRequest) -> HttpResponse:
                         % {"email": result.membership.user.email},
                     )
                 return redirect("backoffice:users", merchant=access.merchant.slug)
-    members = selectors.membership_list(access=access)
+    members = list(selectors.membership_list(access=access))
+    for member in members:  # offer only what the server would accept
+        member.can_change = services.can_change_membership(access, member)
     return render(request, "backoffice/users.html", {"form": form, "members": members, "active": "users"})
 
 
@@ -126,6 +128,8 @@ def users(request: HttpRequest) -> HttpResponse:
 def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     access = request.access
     membership = selectors.membership_get(access=access, pk=pk)
+    if not services.can_change_membership(access, membership):
+        raise PermissionDenied(_("Your role cannot change this person's access."))
     initial = {"role": membership.role, "stores": list(membership.stores.all())}
     form = MembershipForm(request.POST or None, access=access, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -242,5 +246,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "backoffice/audit.html",
-        {"form": form, "page": page, "query": query.urlencode(), "active": "audit"},
+        {
+            "form": form,
+            "page": page,
+            "lines": audit_display.present(page.object_list),
+            "query": query.urlencode(),
+            "active": "audit",
+        },
     )

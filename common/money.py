@@ -117,3 +117,108 @@ def format_money(value, currency: str | None = "EUR", language: str | None = Non
     if symbol is None:
         return f"{sign}{code}{NBSP}{text}" if code else f"{sign}{text}"
     return f"{sign}{symbol}{text}"
+
+
+class MoneyInputError(ValueError):
+    """Text that is not an amount; ``code`` says why (``not_a_number``, ``too_many_decimals``)."""
+
+    def __init__(self, code: str, places: int = 2):
+        super().__init__(code)
+        self.code = code
+        self.places = places
+
+
+_SPACES = (" ", NBSP, NNBSP, "\u2009", "'")
+
+
+def parse_money(text, currency: str | None = "EUR", *, typed: bool = True) -> Decimal | None:
+    """An amount typed by a person, in either language's way of writing it: ``84,51``,
+    ``84.51``, ``1.234,56``, ``1 234,56``, ``1,234.56``, ``€ 30,50``, ``30,50 €``. None when
+    empty. Raises :class:`MoneyInputError` for anything else, or more decimals than the
+    currency has. The sign is kept: callers decide whether a negative amount makes sense.
+
+    With a single kind of separator, a comma is the decimal mark (Portuguese); a dot is too,
+    unless it is followed by exactly three digits in a currency with fewer decimals
+    (``1.234`` in euros is a thousand two hundred and thirty-four, as a Portuguese writes it).
+    That reading is for what people type (``typed=True``); for machines (the API, files),
+    ``typed=False`` takes a single dot as the decimal mark always, so ``"1.234"`` is refused in
+    euros rather than read as a thousand.
+    """
+    places = minor_units(currency)
+    if text is None:
+        return None
+    if isinstance(text, bool):
+        raise MoneyInputError("not_a_number", places)
+    if isinstance(text, int | Decimal):
+        number = to_decimal(text)
+        if number is None:
+            raise MoneyInputError("not_a_number", places)
+        return _fit(number, places)
+    if isinstance(text, float):
+        text = repr(text)
+    if not isinstance(text, str):
+        raise MoneyInputError("not_a_number", places)
+    cleaned = text.strip()
+    if not cleaned:
+        return None
+    code = (currency or "").upper()
+    # The currency's symbol or code, before or after the number (never inside it).
+    for symbol in sorted({code, SYMBOLS.get(code, ""), EN_SYMBOLS.get(code, "").strip(), "€"} - {""}, key=len)[::-1]:
+        if cleaned.startswith(symbol):
+            cleaned = cleaned[len(symbol) :].strip()
+        elif cleaned.endswith(symbol):
+            cleaned = cleaned[: -len(symbol)].strip()
+    for space in _SPACES:
+        cleaned = cleaned.replace(space, "")
+    sign = ""
+    if cleaned[:1] in "-+\u2212":
+        sign, cleaned = ("-" if cleaned[0] in "-\u2212" else ""), cleaned[1:]
+    if not cleaned or any(ch not in "0123456789.," for ch in cleaned):
+        raise MoneyInputError("not_a_number", places)
+    last_comma, last_dot = cleaned.rfind(","), cleaned.rfind(".")
+    if last_comma >= 0 and last_dot >= 0:
+        decimal_mark = "," if last_comma > last_dot else "."
+    elif last_comma >= 0:
+        decimal_mark = "," if cleaned.count(",") == 1 else ""
+    elif last_dot >= 0:
+        after = len(cleaned) - last_dot - 1
+        single = cleaned.count(".") == 1
+        if not typed and not single:
+            raise MoneyInputError("not_a_number", places)
+        decimal_mark = "." if single and not (typed and after == 3 and places < 3) else ""
+    else:
+        decimal_mark = ""
+    if decimal_mark:
+        integer, fraction = cleaned[: cleaned.rfind(decimal_mark)], cleaned[cleaned.rfind(decimal_mark) + 1 :]
+    else:
+        integer, fraction = cleaned, ""
+    grouping = "." if decimal_mark == "," else ","
+    if decimal_mark == "":
+        grouping = "." if "." in integer else ","
+    groups = integer.split(grouping) if grouping in integer else [integer]
+    if len(groups) > 1 and (not groups[0] or len(groups[0]) > 3 or any(len(g) != 3 for g in groups[1:])):
+        raise MoneyInputError("not_a_number", places)
+    digits = "".join(groups)
+    if not digits.isdigit() or (fraction and not fraction.isdigit()) or (decimal_mark and not fraction):
+        raise MoneyInputError("not_a_number", places)
+    return _fit(Decimal(f"{sign}{digits}.{fraction or '0'}"), places)
+
+
+def _fit(number: Decimal, places: int) -> Decimal:
+    if not number.is_finite():
+        raise MoneyInputError("not_a_number", places)
+    quantum = Decimal(1).scaleb(-places)
+    if number != number.quantize(quantum, rounding=ROUND_HALF_UP):
+        raise MoneyInputError("too_many_decimals", places)
+    return number.quantize(quantum)
+
+
+def money_input(value, currency: str | None = "EUR", language: str | None = None) -> str:
+    """An amount as it is pre-filled in a form field for the active language, without symbol or
+    grouping, so the person can edit it: ``84,51`` in Portuguese, ``84.51`` in English."""
+    number = to_decimal(value)
+    if number is None:
+        return ""
+    text = f"{number.quantize(Decimal(1).scaleb(-minor_units(currency or 'EUR'))):f}"
+    lang = (language or translation.get_language() or "en").split("-")[0].lower()
+    return text.replace(".", ",") if lang == "pt" else text

@@ -278,7 +278,6 @@ class Transaction(models.Model):
             models.Index(fields=["merchant", "payment_method", "-created_at"], name="txn_merchant_method"),
             models.Index(fields=["store", "-created_at"], name="txn_store_created"),
             models.Index(fields=["terminal", "-created_at"], name="txn_terminal_created"),
-            models.Index(fields=["merchant", "merchant_transaction_id"], name="txn_merchant_mtid"),
             models.Index(fields=["merchant", "secondary_transaction_id"], name="txn_merchant_secondary"),
             models.Index(fields=["merchant", "reference_number"], name="txn_merchant_reference"),
             models.Index(fields=["merchant", "original_transaction_ref"], name="txn_merchant_original_ref"),
@@ -291,6 +290,19 @@ class Transaction(models.Model):
             models.Index(fields=["merchant", "mbway_alias_last_digits", "-created_at"], name="txn_merchant_alias"),
             models.Index(fields=["merchant", "internal_transaction_id"], name="txn_merchant_internal"),
             models.Index(fields=["merchant", "changed_at"], name="txn_merchant_changed"),
+            # Search by an id or the start of one (payments/selectors/listing.py, Search.prefix):
+            # on PostgreSQL the pattern operator class serves both = and LIKE 'ORD-2612%'
+            # whatever the database collation; other databases ignore opclasses.
+            models.Index(
+                fields=["merchant", "transaction_id"],
+                name="txn_merchant_tid_prefix",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["merchant", "merchant_transaction_id"],
+                name="txn_merchant_mtid_prefix",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:

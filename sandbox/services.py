@@ -518,6 +518,10 @@ def _resolve(payment: SandboxPayment, now: datetime) -> None:
             notification_enqueue(payment=payment, event="reference.paid", now=now)
         else:
             payment.reference_status = Ref.EXPIRED
+            # Expired now, even when the test amount made it expire before its date: a reference
+            # shown as expired never carries an expiry still to come.
+            if payment.reference_expires_at is None or payment.reference_expires_at > now:
+                payment.reference_expires_at = now
             _apply(payment, magic.Outcome("Expired", "E0612", "Expired", "Payment reference is cancelled (expired)."))
             payment.save()
             notification_enqueue(payment=payment, event="reference.expired", now=now)

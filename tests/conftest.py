@@ -75,6 +75,17 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """A page requested in Portuguese leaves Portuguese active in the thread: the next test starts
+    in the default language again, whatever ran before it."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(_test_settings):
     from django.core.cache import cache
 

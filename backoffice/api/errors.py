@@ -77,6 +77,12 @@ def json_not_found(request, exception=None):
     return JsonResponse(error_body(type_="not_found", code="not_found", message="Not found."), status=404)
 
 
+def json_forbidden(request, exception=None):
+    return JsonResponse(
+        error_body(type_="permission_denied", code="permission_denied", message="You may not do this."), status=403
+    )
+
+
 def json_server_error(request):
     return JsonResponse(
         error_body(type_="server_error", code="server_error", message="Something went wrong on our side."),

@@ -11,7 +11,11 @@ merchant, and its stores when the key is limited to some.
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
+
 from django.http import Http404
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -99,7 +103,13 @@ class TransactionSerializer(serializers.Serializer):
     balances = serializers.SerializerMethodField()
     transaction_datetime = serializers.DateTimeField(allow_null=True, help_text="SIBS transactionDateTime")
     created_at = serializers.DateTimeField(help_text="First heard of; the list's order and date filters")
-    updated_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(
+        source="changed_at",
+        help_text=(
+            "Last change to the transaction, whatever made it: a notification, or a refund, capture or "
+            "cancellation changing its state and balances. Filter with `updated_since` to sync by it."
+        ),
+    )
 
     class Meta:
         ref_name = "Transaction"
@@ -174,6 +184,21 @@ class TransactionDetailSerializer(TransactionSerializer):
 # --------------------------------------------------------------------------- parameters
 
 
+def parse_instant(text: str) -> datetime | None:
+    """An ISO 8601 date-time with its offset (``Z`` accepted); None for anything else. A ``+``
+    left unencoded in a query string arrives as a space, and is read as the ``+`` it was."""
+    text = (text or "").strip().replace(" ", "+")
+    if not text or len(text) > 40:
+        return None
+    try:
+        moment = parse_datetime(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        return None
+    if moment is None or moment.tzinfo is None:
+        return None
+    return moment
+
+
 def _many(name: str, description: str, enum=None, type_=str) -> OpenApiParameter:
     return OpenApiParameter(name, type_, many=True, explode=True, enum=enum, description=description)
 
@@ -216,6 +241,15 @@ LIST_PARAMETERS = [
             "to_capture (authorised)."
         ),
     ),
+    OpenApiParameter(
+        "updated_since",
+        str,
+        description=(
+            "Only transactions changed at or after this ISO 8601 date-time with offset "
+            "(`2026-12-08T10:00:00+00:00`), refunds and captures of a payment included: compare with "
+            "`updated_at`. Still newest first by creation; page through with `cursor`."
+        ),
+    ),
     OpenApiParameter("cursor", str, description="`next_cursor` or `previous_cursor` of a previous answer."),
     OpenApiParameter("limit", int, description=f"Rows per page, 1 to {listing.MAX_PAGE_SIZE} (default 50)."),
 ]
@@ -249,6 +283,12 @@ class TransactionListApi(APIView):
                 errors["limit"] = [f"A whole number from 1 to {listing.MAX_PAGE_SIZE}."]
             else:
                 limit = int(raw)
+        if params.get("updated_since"):
+            since = parse_instant(params["updated_since"])
+            if since is None:
+                errors["updated_since"] = ["An ISO 8601 date-time with its offset, e.g. 2026-12-08T10:00:00+00:00."]
+            else:
+                filters = dataclasses.replace(filters, changed_since=since)
         if errors:
             raise ValidationError(errors)
         page = listing.transaction_page(access=access, filters=filters, cursor=cursor, size=limit)

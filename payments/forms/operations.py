@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.forms import MoneyField
 from payments.models import OperationKind, OperationReason
 from payments.services.operations import MAX_COMMENT_LENGTH, MAX_KEY_LENGTH, OperationError, parse_amount
 
@@ -75,7 +77,7 @@ class OperationForm(forms.Form):
 
     def clean_amount(self):
         try:
-            return parse_amount(self.cleaned_data.get("amount"), self.currency)
+            return parse_amount(self.cleaned_data.get("amount"), self.currency, typed=True)
         except OperationError as error:
             raise forms.ValidationError(error.message) from None
 
@@ -99,11 +101,9 @@ class DecisionForm(forms.Form):
 
 
 class PolicyForm(forms.Form):
-    four_eyes_threshold = forms.DecimalField(
+    four_eyes_threshold = MoneyField(
         label=_("Refunds above this amount need a second person's approval"),
         required=False,
-        min_value=0,
-        max_digits=12,
-        decimal_places=2,
+        max_value=Decimal("9999999999.99"),
         help_text=_("Leave empty to let any refund go through without approval."),
     )

@@ -170,9 +170,14 @@ _REFERENCE_NOISE = re.compile(r"[\s.\-]")
 _ALIAS = re.compile(r"(?:\+?351#?)?[*•.…x]*(\d{4}|9\d{8})", re.IGNORECASE)
 
 
+# Shortest text searched for as the start of a SIBS or order id.
+MIN_PREFIX = 4
+
+
 @dataclass(frozen=True)
 class Search:
-    """What the search box text can mean; each part is one exact, indexed match."""
+    """What the search box text can mean; each part is one indexed match: exact, or the start of
+    a SIBS transaction id or an order id."""
 
     text: str
     reference: tuple[str, str] | None = None  # (entity or "", number)
@@ -196,10 +201,19 @@ class Search:
             amount=parse_amount(text),
         )
 
+    @property
+    def prefix(self) -> bool:
+        """Long enough to look for ids starting with it (``ORD-261208`` finds ``ORD-261208-0042``)."""
+        return len(self.text) >= MIN_PREFIX
+
     def matches(self, txn: Transaction) -> bool:
         """Whether ``txn`` is found by this search: :meth:`branches`, evaluated on a loaded row."""
         text = self.text
         if text in (txn.transaction_id, txn.secondary_transaction_id, txn.merchant_transaction_id):
+            return True
+        if self.prefix and any(
+            (value or "").startswith(text) for value in (txn.transaction_id, txn.merchant_transaction_id)
+        ):
             return True
         if text == txn.internal_transaction_id:
             return True
@@ -223,6 +237,11 @@ class Search:
             entity, number = self.reference
             ids |= Q(reference_number=number, **({"reference_entity": entity} if entity else {}))
         branches = [ids]
+        if self.prefix:
+            # On PostgreSQL each has its own index with the pattern operator class (see the
+            # Transaction model), so a prefix is a range scan, not a scan of the merchant's rows.
+            branches.append(Q(transaction_id__startswith=self.text))
+            branches.append(Q(merchant_transaction_id__startswith=self.text))
         if self.alias_digits:
             branches.append(Q(mbway_alias_last_digits=self.alias_digits))
         if self.amount is not None:
@@ -246,6 +265,9 @@ class ListFilters:
     currency: str = ""
     settlement: str = ""
     tab: str = Tab.ALL
+    # Changed (by anything: a notification, a refund, a capture…) at or after this time: for
+    # integrations that sync by update time (the API's ``updated_since``).
+    changed_since: datetime | None = None
     # The valid parameters as given, normalised: for links, tabs and saved views.
     params: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
@@ -263,6 +285,8 @@ class ListFilters:
         for rows already in hand (the live poll), so checking them costs no query."""
         at = txn.created_at
         if (self.since and at < self.since) or (self.until and at >= self.until):
+            return False
+        if self.changed_since and txn.changed_at < self.changed_since:
             return False
         if self.store_ids and txn.store_id not in self.store_ids:
             return False
@@ -525,6 +549,8 @@ def filtered(qs: QuerySet[Transaction], filters: ListFilters, *, tab: bool = Tru
         qs = qs.filter(created_at__gte=filters.since)
     if filters.until:
         qs = qs.filter(created_at__lt=filters.until)
+    if filters.changed_since:
+        qs = qs.filter(changed_at__gte=filters.changed_since)
     if filters.store_ids:
         qs = qs.filter(store_id__in=filters.store_ids)
     if filters.terminal_pks:

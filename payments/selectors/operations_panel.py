@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from backoffice.access import Access
-from common.money import format_money, minor_units
+from common.money import format_money, minor_units, money_input
 from payments.forms.operations import DecisionForm, OperationForm
 from payments.models import OperationKind, OperationState, PaymentOperation, Transaction
 from payments.services import operations as ops
@@ -42,6 +42,15 @@ def _method_label(txn: Transaction) -> str:
         return str(PaymentMethod(txn.payment_method).label)
     except ValueError:
         return txn.payment_method or "?"
+
+
+def outcome_text(op: PaymentOperation) -> str:
+    """What happened to a request, in the reader's language. A success is worded here from its
+    state (the stored sentence was written in the language of whoever settled it, often the
+    worker's English); other outcomes keep the words stored with them."""
+    if op.state == OperationState.SUCCEEDED and op.result_id:
+        return _("Done: SIBS confirmed it (%(id)s).") % {"id": op.result.transaction_id}
+    return op.outcome_detail
 
 
 def amount_text(value: Decimal, currency: str) -> str:
@@ -110,7 +119,7 @@ def actions_for(access: Access, txn: Transaction, failure: dict[str, Any] | None
                 kind=kind,
                 currency=currency,
                 fixed_amount=fixed,
-                initial={"amount": amount_text(available, currency)},
+                initial={"amount": money_input(available, currency)},
                 prefix=kind,
             )
         button, title = _labels(kind)
@@ -159,6 +168,7 @@ def requests_for(request, access: Access, txn: Transaction) -> list[dict[str, An
         rows.append(
             {
                 "op": op,
+                "outcome": outcome_text(op),
                 "tone": _TONES.get(op.state, "info"),
                 "amount_text": format_money(op.amount, op.currency),
                 "can_approve": can_act and pending and not own,
@@ -213,8 +223,8 @@ def timeline_entries(access: Access, txn: Transaction):
         detail = op.get_reason_display()
         if op.comment:
             detail += f" — {op.comment}"
-        if op.outcome_detail:
-            detail += f" · {op.outcome_detail}"
+        if outcome_text(op):
+            detail += f" · {outcome_text(op)}"
         entries.append(
             TimelineEntry(
                 at=op.created_at,

@@ -34,7 +34,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -47,7 +47,7 @@ from backoffice import audit
 from backoffice.access import Access
 from backoffice.audit import SYSTEM, Actor
 from backoffice.roles import Capability
-from common.money import format_money, minor_units
+from common.money import MoneyInputError, format_money, minor_units, parse_money
 from payments.models import (
     ZERO,
     EventKind,
@@ -192,24 +192,26 @@ def four_eyes_threshold(merchant) -> Decimal | None:
 # --------------------------------------------------------------------------- input
 
 
-def parse_amount(value: Any, currency: str = "EUR") -> Decimal | None:
-    """An amount from a form or JSON (string or number); None when absent. Raises
-    :class:`OperationError` for anything that is not a positive amount in the currency's units."""
+def parse_amount(value: Any, currency: str = "EUR", *, typed: bool = False) -> Decimal | None:
+    """An amount from a form (``typed``: as a person writes it, ``1.234,56``) or JSON (string or
+    number); None when absent. Raises :class:`OperationError` for anything that is not a positive
+    amount in the currency's units. The reading itself is :func:`common.money.parse_money`."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise OperationError(_("Enter the amount as a number, e.g. 12.50."), code="invalid_amount", field="amount")
-    text = value.strip().replace(",", ".") if isinstance(value, str) else repr(value)
-    if isinstance(value, Decimal):
-        text = str(value)
     try:
-        amount = Decimal(text)
-    except (InvalidOperation, ValueError):
+        amount = parse_money(value, currency, typed=typed)
+    except MoneyInputError as error:
+        if error.code == "too_many_decimals":
+            raise OperationError(
+                _("The amount can have at most %(places)s decimals.") % {"places": error.places},
+                code="invalid_amount",
+                field="amount",
+            ) from None
         raise OperationError(
             _("Enter the amount as a number, e.g. 12.50."), code="invalid_amount", field="amount"
         ) from None
-    if not amount.is_finite() or "e" in text.lower():
-        raise OperationError(_("Enter the amount as a number, e.g. 12.50."), code="invalid_amount", field="amount")
     if amount <= ZERO:
         raise OperationError(_("The amount must be more than zero."), code="invalid_amount", field="amount")
     if amount > MAX_AMOUNT:
@@ -364,6 +366,10 @@ def operation_request(
                 obj=op,
                 after=_describe(op, original),
             )
+            if needs_approval:
+                from payments.approvals.services import approval_requested
+
+                approval_requested(op)  # e-mails the approvers once committed
     except IntegrityError:
         # The same key, at the same moment (a double click): the other request won the insert.
         existing = PaymentOperation.objects.filter(merchant_id=txn.merchant_id, idempotency_key=key).first()

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from django import template
 from django.utils.html import format_html
+from django.utils.translation import pgettext
 
 from common.dates import lisbon, lisbon_iso
-from common.money import format_money
+from common.money import format_money, to_decimal
 from payments.models import TransactionState
 
 register = template.Library()
@@ -25,6 +26,13 @@ register = template.Library()
 @register.filter(name="money")
 def money(value, currency="EUR"):
     return format_money(value, currency)
+
+
+@register.filter(name="money_out")
+def money_out(value, currency="EUR"):
+    """Money going back to the customer (a refund): the amount as a negative figure."""
+    number = to_decimal(value)
+    return format_money(-abs(number) if number is not None else None, currency)
 
 
 # Colour of each state: ok (green), warn (amber), bad (red), info (blue-grey).
@@ -59,9 +67,26 @@ def _state_label(state: str) -> str:
         return state or str(TransactionState.UNKNOWN.label)
 
 
+def partially_captured(txn) -> bool:
+    """An authorisation paid for part of its amount, the rest still capturable: "Paid" would read
+    as complete. From the row's own balances, so a list costs no extra query."""
+    if getattr(txn, "state", None) != TransactionState.PAID or getattr(txn, "payment_type", "") != "AUTH":
+        return False
+    authorised = getattr(txn, "authorised_amount", None) or 0
+    captured = getattr(txn, "captured_amount", None) or 0
+    cancelled = getattr(txn, "cancelled_amount", None) or 0
+    return 0 < captured < authorised - cancelled
+
+
 @register.simple_tag(name="state_badge")
 def state_badge_tag(txn):
     state = _state_of(txn)
+    if partially_captured(txn):
+        return format_html(
+            '<span class="badge state info" data-state="{}" data-partial="captured">{}</span>',
+            state,
+            pgettext("transaction state", "Partially captured"),
+        )
     return format_html(
         '<span class="badge state {}" data-state="{}">{}</span>', state_tone(state), state, _state_label(state)
     )

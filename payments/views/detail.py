@@ -11,6 +11,7 @@ unchanged, which costs one indexed read by primary key, and otherwise the refres
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -31,7 +32,7 @@ from backoffice.middleware import passive_request
 from backoffice.roles import Capability
 from common.money import format_money
 from payments import selectors
-from payments.models import ReferenceState, Transaction, TransactionEvent
+from payments.models import ReferenceState, Transaction, TransactionEvent, TransactionState
 from payments.selectors import operations_panel, timeline
 from payments.sibs.enums import (
     AmountQualifier,
@@ -89,7 +90,7 @@ def _mask(value: str) -> str:
 
 def _version(txn: Transaction) -> str:
     last_event = TransactionEvent.objects.filter(transaction_id=txn.pk).aggregate(m=Max("id"))["m"] or 0
-    return f"{txn.updated_at.timestamp():.6f}-{last_event}"
+    return f"{txn.changed_at.timestamp():.6f}-{last_event}"
 
 
 def _balances(txn: Transaction) -> list[dict[str, Any]]:
@@ -253,10 +254,28 @@ def _qr(txn: Transaction) -> dict[str, Any] | None:
     }
 
 
+# States where "processed, but check the payment status" has nothing left to check.
+_SETTLED = {
+    TransactionState.PAID,
+    TransactionState.PARTIALLY_REFUNDED,
+    TransactionState.REFUNDED,
+    TransactionState.CANCELLED,
+    TransactionState.SUCCEEDED,
+    TransactionState.DECLINED,
+    TransactionState.FAILED,
+    TransactionState.EXPIRED,
+}
+
+
 def _return_info(txn: Transaction):
     if not txn.return_code:
         return None
-    return describe(txn.return_code, language=get_language() or "en")
+    info = describe(txn.return_code, language=get_language() or "en")
+    if info.is_success and txn.state in _SETTLED:
+        # The catalogue's caution ("this alone does not mean the payment is complete") is for a
+        # payment still open; here the state above already says how it ended.
+        return dataclasses.replace(info, merchant_message=_("Operation processed successfully."))
+    return info
 
 
 def _payload_json(payload: Any) -> str:

@@ -29,6 +29,7 @@ from backoffice.audit import actor_from_request
 from backoffice.middleware import passive_request
 from backoffice.roles import Capability
 from payments.selectors import listing, saved_views
+from payments.selectors.totals import MONEY_OUT, list_totals
 from payments.services import saved_views as saved_view_services
 from payments.sibs.enums import PaymentMethod, PaymentType
 
@@ -63,12 +64,17 @@ def _row_context(access, txn, prefix: str | None = None) -> dict:
         "row_key": listing.row_key(txn),
         "row_version": listing.row_version(txn),
         "method_label": _METHOD_LABELS.get(txn.payment_method, txn.payment_method),
-        "type_label": _TYPE_LABELS.get(txn.payment_type, txn.payment_type),
+        # A plain payment is just its method; anything else (a refund, a capture…) says what it is.
+        "type_label": ""
+        if txn.payment_type in PLAIN_PAYMENTS
+        else _TYPE_LABELS.get(txn.payment_type, txn.payment_type),
+        "money_out": txn.payment_type in MONEY_OUT,
     }
 
 
 _METHOD_LABELS = {m.value: m.label for m in PaymentMethod}
 _TYPE_LABELS = {t.value: t.label for t in PaymentType}
+PLAIN_PAYMENTS = {PaymentType.PURCHASE, PaymentType.REFERENCE_PAYMENT, None, ""}
 
 
 def _results_context(request: HttpRequest) -> dict:
@@ -209,10 +215,12 @@ def transactions_counts(request: HttpRequest) -> HttpResponse:
         }
         for tab in listing.Tab
     ]
+    # Finance asked for the totals of what they filter: count and net sum per currency.
+    totals = list_totals(access=access, filters=filters) if filters.is_filtered else None
     return render(
         request,
         "payments/_transaction_tabs.html",
-        {"tabs": tabs, "filters": filters, "list_url": base, "counted": True},
+        {"tabs": tabs, "filters": filters, "list_url": base, "counted": True, "totals": totals},
     )
 
 

@@ -65,3 +65,10 @@ def test_seed_demo_refuses_production(db, settings):
     settings.PRODUCTION = True
     with pytest.raises(CommandError, match="refusing in production"):
         seed()
+
+
+def test_seed_demo_prints_the_gateway_credential_as_a_table_not_a_python_dict(db):
+    output = seed()
+    assert "{'" not in output and "': " not in output
+    assert "  gateway:" in output
+    assert any(line.strip().startswith("api_root") and "/sandbox/api/v2" in line for line in output.splitlines())

@@ -74,3 +74,23 @@ def test_an_operator_refunds_part_of_a_payment_and_sees_the_timeline(e2e_world, 
     assert SandboxPayment.objects.get(transaction_id=txn.transaction_id).refunded_amount == Decimal("12.50")
     # what is left to refund is offered next
     assert "At most €37.50" in page.locator("[data-testid=op-dialog-refund]").inner_text()
+
+
+def test_the_refund_dialog_reads_and_writes_amounts_the_portuguese_way(e2e_world, new_page):
+    gw = make_gateway(e2e_world)
+    txn = gw.paid(amount="84.51")
+    secret = give_totp(e2e_world.bob)
+    page = new_page(locale="pt-PT")
+    sign_in(page, "bob@loja.example", secret)
+    page.goto(f"/m/loja/transactions/{txn.transaction_id}/")
+    page.click("[data-testid=op-open-refund]")
+    dialog = page.locator("[data-testid=op-dialog-refund]")
+    dialog.wait_for(state="visible")
+    amount = dialog.locator("input[name=refund-amount]")
+    confirm = dialog.locator("[data-testid=op-confirm-text]")
+    assert amount.input_value() == "84,51"  # pre-filled as the hint writes it
+    assert "84,51\u00a0€" in confirm.inner_text()
+    amount.fill("1.234,56")
+    assert "1\u202f234,56\u00a0€" in confirm.inner_text()
+    amount.fill("12,5")
+    assert "12,50\u00a0€" in confirm.inner_text() and "€ 12" not in confirm.inner_text()

@@ -796,3 +796,31 @@ def test_a_row_whose_id_no_url_can_carry_is_listed_without_a_link(world, login):
     assert response.status_code == 200
     html = response.content.decode()
     assert "odd/id" in html and "/transactions/odd" not in html
+
+
+def test_filtered_lists_show_count_and_net_sum_per_currency_with_refunds_negative(world, login):
+    from payments.selectors.totals import list_totals
+
+    make_txn(world, amount=Decimal("100.00"))
+    make_txn(world, amount=Decimal("30.50"), payment_type="RFND", state="succeeded")
+    make_txn(world, amount=Decimal("7.00"), currency="USD")
+    make_txn(world, amount=Decimal("999.00"), terminal=world.t_porto)
+    access = access_of(world.m_alice)
+    filters, _errors, _form = listing.parse_filters(QueryDict(f"store={world.lisboa.pk}"), access=access)
+    totals = list_totals(access=access, filters=filters)
+    assert totals.count == 3
+    assert dict(totals.by_currency) == {"EUR": Decimal("69.50"), "USD": Decimal("7.00")}
+    assert list_totals(access=access, filters=filters, cap=2) is None  # too many to sum: not attempted
+
+    client = login(world.alice)
+    body = client.get(
+        "/m/loja/transactions-counts/", {"store": world.lisboa.pk}, HTTP_ACCEPT_LANGUAGE="pt"
+    ).content.decode()
+    assert "3 transações" in body and "69,50\u00a0€" in body and "7,00\u00a0US$" in body
+    assert "list-totals" not in client.get("/m/loja/transactions-counts/").content.decode()  # unfiltered
+
+
+def test_a_refund_row_reads_as_money_going_out(world, login):
+    make_txn(world, transaction_id="s2refundrow000000001", amount=Decimal("10.50"), payment_type="RFND")
+    body = login(world.alice).get("/m/loja/transactions/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "-€10.50" in body and 'data-testid="kind">Refund<' in body

@@ -542,3 +542,29 @@ def test_a_viewer_gets_the_operations_panel_refreshed_without_actions(world, log
     html = login(world.victor).get(live_url(porto_txn.transaction_id)).content.decode()
     assert '<div id="txn-operations" hx-swap-oob="true">' in html
     assert 'data-testid="op-not-allowed"' in html and "op-dialog" not in html
+
+
+def test_a_partial_capture_reads_partially_captured_and_a_settled_payment_drops_the_caution(world, login):
+    from tests.payments.test_listing import make_txn
+
+    make_txn(
+        world,
+        transaction_id="s2partialcapture0001",
+        payment_type="AUTH",
+        payment_method="CARD",
+        state="paid",
+        amount=Decimal("14.72"),
+        authorised_amount=Decimal("14.72"),
+        captured_amount=Decimal("10.00"),
+        return_code="000",
+    )
+    client = login(world.alice)
+    body = client.get("/m/loja/transactions/s2partialcapture0001/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Partially captured" in body
+    assert "This alone does not mean" not in body and "Operation processed successfully." in body
+    listing_body = client.get("/m/loja/transactions/", HTTP_ACCEPT_LANGUAGE="pt").content.decode()
+    assert "Parcialmente capturado" in listing_body
+
+    make_txn(world, transaction_id="s2stillopen000000001", state="pending", return_code="000")
+    body = client.get("/m/loja/transactions/s2stillopen000000001/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "This alone does not mean" in body

@@ -11,6 +11,7 @@ import time_machine
 from django.utils import timezone
 
 from payments.sibs import parse_notification, parse_status_response
+from sandbox import wire
 from sandbox.models import SandboxNotification, SandboxPayment
 from sandbox.tasks import sandbox_tick
 from tests.sandbox.conftest import TERMINAL, card_body, checkout_body
@@ -188,6 +189,9 @@ def test_reference_with_magic_cents_expires(api):
     assert expired["paymentStatus"] == "Expired"
     assert expired["returnStatus"]["statusCode"] == "E0612"
     assert api.get(f"payments/{tx}/status").data["paymentStatus"] == "Expired"
+    # expired now: its expiry is not left days ahead
+    expiry = expired["paymentReference"].get("expiryDate") or expired["paymentReference"].get("expireDate")
+    assert expiry is not None and expiry <= wire.iso_millis(timezone.now())
 
 
 def test_reference_paid_later_through_the_control_api(api):

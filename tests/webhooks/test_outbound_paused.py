@@ -131,7 +131,8 @@ def test_the_log_shows_the_http_status_once(world, login):
 
     html = login(world.alice).get(url("deliveries", pk=webhook.pk)).content.decode()
 
-    assert html.count("HTTP status 500") == 1 and "HTTP 500" not in html
+    # the status once, in the error's words ("the answer was HTTP 500 instead of 200")
+    assert html.count("HTTP 500") == 1 and "HTTP status 500" not in html
     assert "HTTP 200" in html and "does not echo" in html  # a status the error does not name is shown
 
 

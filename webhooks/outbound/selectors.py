@@ -176,6 +176,11 @@ def deliveries_paused_count(*, access: Access, webhook: OutboundWebhook) -> int:
     return _visible_deliveries(access).filter(webhook=webhook, state=DeliveryState.PENDING, is_test=False).count()
 
 
+def last_test(*, access: Access, webhook) -> WebhookDelivery | None:
+    """The webhook's latest test delivery (tests stay out of the health figures, not out of sight)."""
+    return _visible_deliveries(access).filter(webhook=webhook, is_test=True).order_by("-created_at", "-id").first()
+
+
 # --------------------------------------------------------------------------- health
 
 

@@ -6,12 +6,14 @@ from collections.abc import Iterable
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backoffice.access import Access
 from backoffice.roles import Capability
 from common.dates import lisbon
 from payments.selectors.timeline import TimelineEntry
 from webhooks.models import DeliveryState, WebhookDelivery
+from webhooks.outbound.error_text import error_text
 
 
 def _link(access: Access, delivery: WebhookDelivery) -> str:
@@ -50,13 +52,13 @@ def delivery_entries(access: Access, txn) -> Iterable[TimelineEntry]:
             outcome = "info"
         parts = [
             _("notification %(id)s") % {"id": delivery.notification_id},
-            _("%(n)d attempt(s)") % {"n": delivery.attempts},
+            ngettext("%(n)d attempt", "%(n)d attempts", delivery.attempts) % {"n": delivery.attempts},
         ]
         if delivery.state == DeliveryState.DELIVERED:
             if delivery.last_http_status:
                 parts.append(f"HTTP {delivery.last_http_status}")
         elif delivery.last_answer:
-            parts.append(delivery.last_answer[:200])
+            parts.append(error_text(delivery.last_answer)[:200])
         if delivery.state == DeliveryState.PENDING and not delivery.webhook.is_active:
             parts.append(_("paused: the webhook is disabled"))
         elif delivery.state == DeliveryState.PENDING and delivery.next_attempt_at:

@@ -277,6 +277,7 @@ def _render_detail(request: HttpRequest, webhook, *, status: int = 200, **extra)
         or RecoverForm(initial={"since": timezone.localtime(timezone.now() - timedelta(days=1)).replace(tzinfo=None)}),
         "active": "webhooks",
         "paused": 0 if webhook.is_active else selectors.deliveries_paused_count(access=access, webhook=webhook),
+        "last_test": selectors.last_test(access=access, webhook=webhook),
         "max_age_days": settings.WEBHOOK_MAX_AGE_DAYS,
         **extra,
     }
@@ -313,7 +314,8 @@ def send_test(request: HttpRequest, pk: int) -> HttpResponse:
     webhook = selectors.webhook_with_key(access=access, pk=pk)
     template = "webhooks/_test_verdict.html" if request.headers.get("HX-Request") else None
     if not cache.add(f"outbound-webhook-test:{webhook.pk}", 1, TEST_INTERVAL_SECONDS):
-        verdict = {"error": _("A test was just sent; wait a few seconds before the next one.")}
+        # Not a verdict on the endpoint: the page only asks to wait (TEST_INTERVAL_SECONDS).
+        verdict = {"rate_limited": True, "error": _("A test was just sent; wait a few seconds before the next one.")}
     else:
         result = outbound.send_test(webhook, actor=actor_from_request(request), access=access)
         verdict = _verdict_context(result)

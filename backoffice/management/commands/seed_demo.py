@@ -81,7 +81,15 @@ class Command(BaseCommand):
                 line += f"  TOTP secret {login['totp_secret']} (current code: manage.py totp_code {login['email']})"
             self.stdout.write(line)
         for key, value in extra.items():
-            self.stdout.write(f"  {key}: {value}")
+            # Nested values (the sandbox gateway credential, the demo webhook) as an indented
+            # table like the logins above, never as a Python dict.
+            if isinstance(value, dict):
+                self.stdout.write(f"  {key}:")
+                for name, item in value.items():
+                    shown = ", ".join(str(v) for v in item) if isinstance(item, list | tuple) else item
+                    self.stdout.write(f"    {name:<34} {shown}")
+            else:
+                self.stdout.write(f"  {key:<36} {value}")
 
     def _merchant(self) -> tuple[Merchant, dict[str, Store]]:
         merchant, _ = Merchant.objects.get_or_create(
