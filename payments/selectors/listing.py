@@ -340,7 +340,9 @@ class ListFilterForm(forms.Form):
     amount_min = forms.CharField(required=False, max_length=30, label=_("Amount from"))
     amount_max = forms.CharField(required=False, max_length=30, label=_("Amount to"))
     currency = forms.CharField(required=False, max_length=3, label=_("Currency"))
-    settlement = forms.ChoiceField(required=False, choices=SETTLEMENT_CHOICES, label=_("Settlement"))
+    settlement = forms.ChoiceField(
+        required=False, choices=[("", _("Any settlement")), *SETTLEMENT_CHOICES], label=_("Settlement")
+    )
     tab = forms.ChoiceField(required=False, choices=Tab.choices)
 
     def __init__(self, data: Mapping, *, access: Access, stores=None, terminals=None, choices: bool = True):
