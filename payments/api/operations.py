@@ -352,7 +352,7 @@ class OperationApproveApi(APIView):
                 ),
                 status=403,
             )
-        if op.requested_by_id == request.user.pk:
+        if ops.is_own_request(op, request.user.pk):
             return Response(
                 error_body(
                     type_="permission_denied",
