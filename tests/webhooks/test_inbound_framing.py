@@ -8,8 +8,8 @@ import pytest
 
 from tests.webhooks.support import add_secret, inbound_path, notification
 from tests.webhooks.test_fast_path import call, encrypted  # noqa: F401  (fixture)
+from webhooks.inbound.wsgi import with_inbound_fast_path
 from webhooks.models import InboundNotification, RejectedNotification
-from webhooks.wsgi import with_inbound_fast_path
 
 pytestmark = pytest.mark.django_db
 
