@@ -188,6 +188,9 @@ PAYMENT_REQUEST_REFERENCE_CHECK_SECONDS = env_int("PAYMENT_REQUEST_REFERENCE_CHE
 # Let webhook URLs point at private, loopback and link-local addresses (the sandbox and local
 # development relay to 127.0.0.1). Never on in production unless explicitly set.
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not PRODUCTION)
+# A gateway credential's custom API root: private, loopback and link-local addresses (and ports
+# other than 443) only where this is on; the development default, for a local simulator.
+GATEWAY_ALLOW_PRIVATE_URLS = env_bool("GATEWAY_ALLOW_PRIVATE_URLS", not PRODUCTION)
 # Allow plain http:// webhook URLs (port 80); https (port 443) is always allowed.
 WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", not PRODUCTION)
 # Seconds to connect to a merchant's endpoint, and to wait for its answer.

@@ -522,8 +522,7 @@ def operation_execute(
                 operation,
                 actor,
                 state=OperationState.FAILED,
-                detail=_("SIBS could not be reached; nothing was sent, nothing moved. You can try again.")
-                + f" ({error.message})",
+                detail=_("SIBS could not be reached; nothing was sent, nothing moved. You can try again."),
             )
         return _unknown(operation, actor, detail=error.message)
     except SibsHttpError as error:
