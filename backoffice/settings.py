@@ -59,8 +59,10 @@ SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEY", []) or [
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-# Behind a reverse proxy, believe its X-Forwarded-For for the client address in the audit log.
-TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+# Reverse proxies that append to X-Forwarded-For: the client address (audit log, and allauth's
+# sign-in rate limits through the account adapter) is the entry that many from the right.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 # Public base URL, used in e-mails (activation links) and shown as the inbound webhook URL.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -250,6 +252,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Activation codes (the SIBS Backoffice onboarding): valid 4 days, 5 wrong tries lock a code.
 ACTIVATION_CODE_VALIDITY_HOURS = env_int("ACTIVATION_CODE_VALIDITY_HOURS", 96, minimum=1)
 ACTIVATION_CODE_MAX_ATTEMPTS = env_int("ACTIVATION_CODE_MAX_ATTEMPTS", 5, minimum=1)
+# Activation tries per client address (any e-mail, any code) in a window.
+ACTIVATION_ATTEMPTS_PER_IP = env_int("ACTIVATION_ATTEMPTS_PER_IP", 20, minimum=1)
+ACTIVATION_IP_WINDOW_MINUTES = env_int("ACTIVATION_IP_WINDOW_MINUTES", 15, minimum=1)
 
 # Roles that move money or change configuration must use a second factor.
 MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", ["owner", "administrator", "operator"])
@@ -267,9 +272,14 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[SIBS Backoffice] "
-# Lockout is enforced in the database (backoffice.auth_backends), which holds across processes;
-# allauth's cache-based limits stay on as a second, per-IP line of defence.
-ACCOUNT_RATE_LIMITS = {"login_failed": "30/5m/ip", "reset_password": "20/m/ip,5/m/key"}
+# Lockout is enforced in the database (backoffice.auth_backends), which holds across processes,
+# for wrong passwords and wrong second-factor codes alike. allauth's cache-based limits stay on
+# as a second line of defence, per client address *and* per account (the key: the e-mail, or the
+# user for second-factor codes); every other allauth action keeps its per-user/key default.
+# The per-account limit equals the lockout, so the database lock (with its message) comes first.
+_PER_ACCOUNT = f"{LOGIN_FAILURE_LIMIT}/{LOGIN_LOCKOUT_MINUTES}m/key"
+ACCOUNT_RATE_LIMITS = {"login_failed": f"30/5m/ip,{_PER_ACCOUNT}", "reset_password": "20/m/ip,5/m/key"}
+MFA_FORMS = {"authenticate": "backoffice.mfa.LockoutAwareAuthenticateForm"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "SIBS Backoffice")
 MFA_RECOVERY_CODE_COUNT = 10
