@@ -362,6 +362,10 @@ SPECTACULAR_SETTINGS = {
         "PaymentMethodCodeEnum": "payments.methods.catalogue.Method",
         "PaymentRequestMethodEnum": "payments.requests.models.RequestMethod",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backoffice.api.schema.add_error_responses",
+    ],
 }
 
 # --- Security -------------------------------------------------------------------------------
