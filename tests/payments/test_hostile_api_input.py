@@ -64,3 +64,29 @@ def test_the_audit_log_up_to_the_last_day_there_is(world, login):
     client = login(world.alice)
     assert client.get("/m/loja/audit/?until=9999-12-31").status_code == 200
     assert client.get("/m/loja/audit/?since=0001-01-01&until=9999-12-31").status_code == 200
+
+
+@pytest.mark.parametrize("name", ["period", "tab", "method", "status", "store"])
+def test_an_empty_list_filter_is_refused(world, name):
+    response = api(key_for(world)).get(f"/api/v1/transactions?{name}=")
+    assert name in error(response, 400, "invalid")["fields"]
+
+
+def test_the_schema_states_bounds_and_every_error_status(world, login):
+    import yaml
+
+    schema = yaml.safe_load(login(world.alice).get("/api/v1/schema/").content)
+    listing = schema["paths"]["/api/v1/transactions"]["get"]
+    limit = next(p for p in listing["parameters"] if p["name"] == "limit")["schema"]
+    assert (limit["minimum"], limit["maximum"]) == (1, 200)
+    refund = schema["paths"]["/api/v1/transactions/{transaction_id}/refunds"]["post"]
+    key = next(p for p in refund["parameters"] if p["name"] == "Idempotency-Key")["schema"]
+    assert (key["minLength"], key["maxLength"]) == (1, 255)
+    assert {"400", "401", "403", "404", "409", "422"} <= set(refund["responses"])
+    approve = schema["paths"]["/api/v1/operations/{id}/approve"]["post"]
+    assert "429" in approve["responses"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status in ("400", "401", "403", "404"):
+                body = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert body == {"$ref": "#/components/schemas/Error"}, (path, method, status)
