@@ -17,7 +17,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0003_transaction_list'),
+        ('payments', '0004_payment_methods'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
