@@ -23,6 +23,6 @@ def forget_impossible_dates(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("payments", "0005_operation_key_creator")]
+    dependencies = [("payments", "0006_operation_key_creator")]
 
     operations = [migrations.RunPython(forget_impossible_dates, migrations.RunPython.noop)]

@@ -17,7 +17,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0004_payment_methods'),
+        ('payments', '0005_merge_0004_payment_methods_0004_payment_requests'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
