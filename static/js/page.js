@@ -59,6 +59,11 @@
     }
   });
 
+  // <button data-print>: print the page.
+  document.addEventListener("click", function (event) {
+    if (event.target instanceof Element && event.target.closest("[data-print]")) { window.print(); }
+  });
+
   // The new-webhook form: show the fields of the chosen type only.
   function syncWebhookForm(form) {
     var checked = form.querySelector("input[name=kind]:checked");

@@ -147,3 +147,15 @@ def test_a_one_minute_idle_timeout_stays_an_idle_timeout(client, world, settings
     with time_machine.travel(start + timedelta(seconds=161), tick=False):
         response = client.get("/m/loja/transactions/")
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_no_template_carries_an_inline_script_or_handler():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    offenders = []
+    for template in root.rglob("*.html"):
+        text = template.read_text()
+        if INLINE_SCRIPT.search(text) or INLINE_HANDLER.search(text):
+            offenders.append(str(template.relative_to(root)))
+    assert not offenders, f"inline scripts would be refused by the Content-Security-Policy: {offenders}"
