@@ -78,6 +78,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="more than 1 trips a CPython 3.11 ast race")
     parser.add_argument("--seed", type=int, default=20261208, help="random seed (reproducible runs)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--paths",
+        default=r"^/api/v1/(me|stores|transactions|operations)",
+        help="operations to test (regular expression on the path); '.' for all",
+    )
     parser.add_argument("--seed-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.seed_only:
@@ -147,6 +152,7 @@ def main() -> int:
                 "--header",
                 f"Authorization: Bearer {key}",
                 "--no-color",
+                *("--include-path-regex", args.paths),
             ]
             failed += subprocess.run(command, cwd=ROOT, env=env, check=False).returncode != 0
         print("\nschemathesis: " + ("no failure" if not failed else f"{failed} run(s) with failures"))

@@ -62,6 +62,9 @@ def add_error_responses(result, generator, request, public):
     reference = {"$ref": "#/components/schemas/Error"}
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key":
+                    parameter["schema"] = dict(IDEMPOTENCY_KEY)  # one rule for every endpoint taking one
             responses = operation.setdefault("responses", {})
             for status in _statuses(path, method):
                 content = {"application/json": {"schema": reference}}
@@ -87,6 +90,9 @@ def add_error_responses(result, generator, request, public):
 # COMPONENT_SPLIT_REQUEST names request bodies "<ref_name>Request".
 CLOSED_BODIES = ("OperationRequestRequest", "OperationDecisionRequest")
 
+
+IDEMPOTENCY_KEY = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!-~]([ -~]*[!-~])?$"}
+"""Printable ASCII without surrounding spaces (they are stripped), at most the stored length."""
 
 # Patterns the schema states for input the API validates by hand, so that what the schema calls
 # valid is what the API accepts (schemathesis checks both ways).
