@@ -17,6 +17,18 @@ def _credential_email(credentials: dict) -> str:
     return (credentials.get("email") or credentials.get("username") or "").strip()
 
 
+def locked_error(user: User) -> forms.ValidationError:
+    until = formats.time_format(timezone.localtime(user.locked_until), "H:i")
+    return forms.ValidationError(
+        _(
+            "Too many failed sign-in attempts: this account is locked until %(time)s. "
+            "Reset your password to unlock it now."
+        )
+        % {"time": until},
+        code="locked",
+    )
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         # People join by invitation and activation code only.
@@ -28,15 +40,7 @@ class AccountAdapter(DefaultAccountAdapter):
         email = _credential_email(credentials)
         user = User.objects.filter(email__iexact=email).only("locked_until").first() if email else None
         if user is not None and user_is_locked(user):
-            until = formats.time_format(timezone.localtime(user.locked_until), "H:i")
-            raise forms.ValidationError(
-                _(
-                    "Too many failed sign-in attempts: this account is locked until %(time)s. "
-                    "Reset your password to unlock it now."
-                )
-                % {"time": until},
-                code="locked",
-            )
+            raise locked_error(user)
         super().pre_authenticate(request, **credentials)
 
     def authentication_failed(self, request, **credentials) -> None:
@@ -74,6 +78,17 @@ class AccountAdapter(DefaultAccountAdapter):
         context = {**context, "product_name": "SIBS Backoffice", "site_url": settings.SITE_URL}
         with translation.override(language):
             super().send_mail(template_prefix, email, context)
+
+    def get_client_ip(self, request) -> str:
+        # One rule for the client address (TRUSTED_PROXY_COUNT), shared with the audit log.
+        from django.core.exceptions import PermissionDenied
+
+        from backoffice.audit import client_ip
+
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine the client's address")
+        return ip
 
     def login(self, request, user) -> None:
         from backoffice.services import login_success_reset

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +36,29 @@ SYSTEM = Actor()
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address; X-Forwarded-For is only believed behind a trusted proxy."""
-    if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address, for the audit log and the sign-in rate limits alike.
+
+    X-Forwarded-For is read only through ``TRUSTED_PROXY_COUNT`` proxies: each appends the
+    address it got the request from, so the client is that many entries from the right; entries
+    further left are whatever the client wrote. Without the setting, the connection's address.
+    """
+    count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if count > 0:
+        entries = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        entries = [entry for entry in entries if entry]
+        if len(entries) >= count:
+            return _clean_ip(entries[-count])
+    return _clean_ip(request.META.get("REMOTE_ADDR") or "")
+
+
+def _clean_ip(text: str) -> str | None:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
 
 
 def actor_from_request(request: HttpRequest) -> Actor:

@@ -7,7 +7,7 @@ from django.utils.module_loading import import_string
 
 from backoffice.access import Access
 from backoffice.mfa import mfa_required_for
-from backoffice.models import Membership
+from backoffice.models import Membership, User
 from backoffice.navigation import SECTIONS
 
 
@@ -15,8 +15,8 @@ def _home_access(request) -> Access | None:
     """Pages outside a merchant (account, second factor, error pages) keep the menu of the
     person's first merchant, so there is always a way back."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return None
+    if user is None or not user.is_authenticated or not isinstance(user, User):
+        return None  # nobody signed in, or an API key (the API's schema and docs pages)
     membership = (
         Membership.objects.filter(user=user, is_active=True, merchant__is_active=True)
         .select_related("merchant", "user")

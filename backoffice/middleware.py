@@ -53,8 +53,15 @@ class RequireMfaMiddleware:
         return not mfa_required_for(user) or has_totp(user)
 
 
-# An unchanged session's row is rewritten (its expiry pushed back) at most this often.
+# An unchanged session's row is rewritten (its expiry pushed back) at most this often, and at
+# most every quarter of the idle timeout: a 60-second timeout must not become a fixed lifetime.
 SESSION_TOUCH_SECONDS = 60
+
+
+def session_touch_seconds() -> int:
+    return max(1, min(SESSION_TOUCH_SECONDS, settings.SESSION_IDLE_TIMEOUT // 4))
+
+
 _TOUCHED = "_touched_at"
 
 
@@ -84,9 +91,10 @@ class IdleSessionMiddleware(SessionMiddleware):
     ``SESSION_SAVE_EVERY_REQUEST`` makes every request rewrite the session row so that its expiry
     (``SESSION_COOKIE_AGE`` = the idle timeout) counts from the last request: one database commit
     per page, fragment and API call of a signed-in person. Here an unchanged session is rewritten
-    only when its last write is ``SESSION_TOUCH_SECONDS`` old, so the session ends between
-    ``SESSION_IDLE_TIMEOUT`` minus a minute and ``SESSION_IDLE_TIMEOUT`` after the last request:
-    never later than configured. Requests marked :func:`passive_request` never write it.
+    only when its last write is :func:`session_touch_seconds` old (a minute, or a quarter of a
+    shorter timeout), so the session ends between ``SESSION_IDLE_TIMEOUT`` minus that interval and
+    ``SESSION_IDLE_TIMEOUT`` after the last request: never later than configured. Requests
+    marked :func:`passive_request` never write it.
     """
 
     def process_response(self, request, response):
@@ -94,7 +102,7 @@ class IdleSessionMiddleware(SessionMiddleware):
         if session is not None and settings.SESSION_SAVE_EVERY_REQUEST and not session.is_empty():
             now = int(time.time())
             touched = session.get(_TOUCHED)
-            fresh = isinstance(touched, int) and 0 <= now - touched < SESSION_TOUCH_SECONDS
+            fresh = isinstance(touched, int) and 0 <= now - touched < session_touch_seconds()
             if not session.modified and (fresh or getattr(request, "session_passive", False)):
                 session.save = _keep_row  # SessionMiddleware calls it below: the row stays as it is
             else:

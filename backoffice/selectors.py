@@ -46,7 +46,7 @@ def audit_event_list(
         qs = qs.filter(action__icontains=action)
     if since:
         qs = qs.filter(created_at__gte=_day_start(since))
-    if until:
+    if until and until < date.max:  # up to the last day there is: no "day after" to stop before
         qs = qs.filter(created_at__lt=_day_start(until + timedelta(days=1)))
     return qs
 

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -63,13 +64,22 @@ def activation_code_issue(*, user: User, actor: Actor, merchant: Merchant | None
     return code
 
 
-def account_activate(*, email: str, code: str, password: str) -> User:
+def account_activate(*, email: str, code: str, password: str, client_ip: str | None = None) -> User:
     """Check the code and set the password. Raises ActivationError with a clear reason.
 
     The code rows are locked while they are checked, so two tries at the same moment cannot
     both pass, nor both slip past the attempt limit. A wrong try is committed before the
     error is raised: the attempt counter must survive the refusal.
+
+    A wrong code gets the same answer whether or not the e-mail waits for activation (no
+    "attempts left", no "locked"), so the page cannot list pending invitees; and one client
+    address has ``ACTIVATION_ATTEMPTS_PER_IP`` tries per ``ACTIVATION_IP_WINDOW_MINUTES``, so
+    nobody sprays e-mails to lock other people's codes.
     """
+    if client_ip and not _activation_ip_allowed(client_ip):
+        raise ActivationError(
+            "rate_limited", _("Too many activation attempts from your network. Try again in a few minutes.")
+        )
     with transaction.atomic():
         user, error = _activation_check(email=email, code=code, password=password)
     if error is not None:
@@ -77,14 +87,32 @@ def account_activate(*, email: str, code: str, password: str) -> User:
     return user
 
 
+def _wrong_activation() -> str:
+    return _(
+        "The e-mail or the activation code is not correct. After %(max)d wrong tries a code stops working: "
+        "ask your administrator to send a new one."
+    ) % {"max": settings.ACTIVATION_CODE_MAX_ATTEMPTS}
+
+
+def _activation_ip_allowed(ip: str) -> bool:
+    """Count this attempt against the client address; False once over the limit."""
+    key = f"activation-attempts:{ip}"
+    window = settings.ACTIVATION_IP_WINDOW_MINUTES * 60
+    cache.add(key, 0, timeout=window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        count = 1
+    return count <= settings.ACTIVATION_ATTEMPTS_PER_IP
+
+
 def _activation_check(*, email: str, code: str, password: str) -> tuple[User | None, ActivationError | None]:
     email = (email or "").strip().lower()
     entered = normalise_code(code or "")
-    wrong = ActivationError("wrong", _("The e-mail or the activation code is not correct."))
-    locked = ActivationError(
-        "locked",
-        _("This activation code is locked after too many wrong attempts. Ask your administrator for a new one."),
-    )
+    wrong = ActivationError("wrong", _wrong_activation())
+    # Worded exactly as a wrong code: "locked" would tell a stranger this e-mail has a pending code.
+    locked = ActivationError("locked", _wrong_activation())
     if not email or not entered or len(entered) > 32:
         return None, wrong
     now = timezone.now()
@@ -105,13 +133,8 @@ def _activation_check(*, email: str, code: str, password: str) -> tuple[User | N
         if current_open and current.expires_at > now:
             current.failed_attempts += 1
             current.save(update_fields=["failed_attempts"])
-            left = settings.ACTIVATION_CODE_MAX_ATTEMPTS - current.failed_attempts
-            if left <= 0:
+            if current.failed_attempts >= settings.ACTIVATION_CODE_MAX_ATTEMPTS:
                 return None, locked
-            return None, ActivationError(
-                "wrong",
-                _("The e-mail or the activation code is not correct. %(left)d attempt(s) left.") % {"left": left},
-            )
         return None, wrong
     if matched.used_at is not None:
         return None, ActivationError(

@@ -59,8 +59,10 @@ SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEY", []) or [
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-# Behind a reverse proxy, believe its X-Forwarded-For for the client address in the audit log.
-TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+# Reverse proxies that append to X-Forwarded-For: the client address (audit log, and allauth's
+# sign-in rate limits through the account adapter) is the entry that many from the right.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 # Public base URL, used in e-mails (activation links) and shown as the inbound webhook URL.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -80,6 +82,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "backoffice",
     "payments",
     "webhooks",
@@ -90,7 +93,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Permissions-Policy, no-store for signed-in answers, a Server header naming no software.
+    "backoffice.security_headers.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's SessionMiddleware, writing an unchanged session at most once a minute.
     "backoffice.middleware.IdleSessionMiddleware",
@@ -98,6 +104,8 @@ MIDDLEWARE = [
     # A link from an e-mail carries its language (?lang=pt): the page opens in it, and stays.
     "backoffice.middleware.LinkLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # NUL and lone surrogates in query strings and form fields: a 400 before any view.
+    "backoffice.untrusted.UntrustedInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -189,6 +197,9 @@ PAYMENT_REQUEST_REFERENCE_CHECK_SECONDS = env_int("PAYMENT_REQUEST_REFERENCE_CHE
 # Let webhook URLs point at private, loopback and link-local addresses (the sandbox and local
 # development relay to 127.0.0.1). Never on in production unless explicitly set.
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not PRODUCTION)
+# A gateway credential's custom API root: private, loopback and link-local addresses (and ports
+# other than 443) only where this is on; the development default, for a local simulator.
+GATEWAY_ALLOW_PRIVATE_URLS = env_bool("GATEWAY_ALLOW_PRIVATE_URLS", not PRODUCTION)
 # Allow plain http:// webhook URLs (port 80); https (port 443) is always allowed.
 WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", not PRODUCTION)
 # Seconds to connect to a merchant's endpoint, and to wait for its answer.
@@ -248,6 +259,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Activation codes (the SIBS Backoffice onboarding): valid 4 days, 5 wrong tries lock a code.
 ACTIVATION_CODE_VALIDITY_HOURS = env_int("ACTIVATION_CODE_VALIDITY_HOURS", 96, minimum=1)
 ACTIVATION_CODE_MAX_ATTEMPTS = env_int("ACTIVATION_CODE_MAX_ATTEMPTS", 5, minimum=1)
+# Activation tries per client address (any e-mail, any code) in a window.
+ACTIVATION_ATTEMPTS_PER_IP = env_int("ACTIVATION_ATTEMPTS_PER_IP", 20, minimum=1)
+ACTIVATION_IP_WINDOW_MINUTES = env_int("ACTIVATION_IP_WINDOW_MINUTES", 15, minimum=1)
 
 # Roles that move money or change configuration must use a second factor.
 MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", ["owner", "administrator", "operator"])
@@ -265,9 +279,14 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[SIBS Backoffice] "
-# Lockout is enforced in the database (backoffice.auth_backends), which holds across processes;
-# allauth's cache-based limits stay on as a second, per-IP line of defence.
-ACCOUNT_RATE_LIMITS = {"login_failed": "30/5m/ip", "reset_password": "20/m/ip,5/m/key"}
+# Lockout is enforced in the database (backoffice.auth_backends), which holds across processes,
+# for wrong passwords and wrong second-factor codes alike. allauth's cache-based limits stay on
+# as a second line of defence, per client address *and* per account (the key: the e-mail, or the
+# user for second-factor codes); every other allauth action keeps its per-user/key default.
+# The per-account limit equals the lockout, so the database lock (with its message) comes first.
+_PER_ACCOUNT = f"{LOGIN_FAILURE_LIMIT}/{LOGIN_LOCKOUT_MINUTES}m/key"
+ACCOUNT_RATE_LIMITS = {"login_failed": f"30/5m/ip,{_PER_ACCOUNT}", "reset_password": "20/m/ip,5/m/key"}
+MFA_FORMS = {"authenticate": "backoffice.mfa.LockoutAwareAuthenticateForm"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "SIBS Backoffice")
 MFA_RECOVERY_CODE_COUNT = 10
@@ -334,11 +353,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["backoffice.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backoffice.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", not PRODUCTION)
 SPECTACULAR_SETTINGS = {
     "TITLE": "SIBS Backoffice API",
     "DESCRIPTION": (
@@ -348,8 +368,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "SERVE_AUTHENTICATION": [],
+    # In production the schema and its page are for signed-in people and API keys only
+    # (API_DOCS_PUBLIC=1 opens them); in development anyone on the machine may read them.
+    "SERVE_PERMISSIONS": ["backoffice.api.auth.DocsAccess"],
+    "SERVE_AUTHENTICATION": None,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -361,6 +383,10 @@ SPECTACULAR_SETTINGS = {
         "PaymentMethodCodeEnum": "payments.methods.catalogue.Method",
         "PaymentRequestMethodEnum": "payments.requests.models.RequestMethod",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backoffice.api.schema.add_error_responses",
+    ],
 }
 
 # --- Security -------------------------------------------------------------------------------
@@ -368,6 +394,25 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Scripts only from our own static files (no inline script, no eval): an injected <script> or
+# onclick= does not run. Inline styles stay allowed (htmx adds its indicator style).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
+)
 CSRF_COOKIE_HTTPONLY = False
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

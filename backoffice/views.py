@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backoffice import audit_display, selectors, services
 from backoffice.access import merchant_view
-from backoffice.audit import actor_from_request
+from backoffice.audit import actor_from_request, client_ip
 from backoffice.forms import ActivationForm, ApiKeyForm, AuditFilterForm, InviteForm, MembershipForm
 from backoffice.models import Membership
 from backoffice.navigation import SECTIONS
@@ -67,6 +67,7 @@ def activate(request: HttpRequest) -> HttpResponse:
                     email=form.cleaned_data["email"],
                     code=form.cleaned_data["code"],
                     password=form.cleaned_data["password1"],
+                    client_ip=client_ip(request),
                 )
             except services.ActivationError as exc:
                 field = "password1" if exc.code == "weak_password" else "code"

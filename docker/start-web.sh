@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Web role: Granian serving backoffice.wsgi on 0.0.0.0:$PORT (8000). Run as many as you like.
 #   WEB_WORKERS (2) processes x WEB_THREADS (4) threads each. TLS ends at the proxy in front,
-#   which must set X-Forwarded-Proto (and X-Forwarded-For, with TRUST_X_FORWARDED_FOR=1).
+#   which must set X-Forwarded-Proto (and X-Forwarded-For, with TRUSTED_PROXY_COUNT=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

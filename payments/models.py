@@ -523,6 +523,11 @@ class PaymentOperation(models.Model):
     requested_by_key = models.ForeignKey(
         "backoffice.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The person an API key acts for: whoever created it. Kept on the operation (the key's own
+    # creator may be cleared later) so four eyes can refuse them as the approver.
+    requested_by_key_creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     requested_by_label = models.CharField(max_length=255, blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

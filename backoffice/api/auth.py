@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 
 from backoffice.access import Access, membership_for
 from backoffice.models import ApiKey, Membership
@@ -83,3 +84,14 @@ def api_access(request: HttpRequest) -> Access:
     if chosen is None:
         raise exceptions.PermissionDenied("You are not a member of any merchant.")
     return Access.for_membership(chosen)
+
+
+class DocsAccess(permissions.BasePermission):
+    """The schema and its documentation page: anyone where ``API_DOCS_PUBLIC`` (development),
+    otherwise a signed-in person or an API key."""
+
+    def has_permission(self, request, view) -> bool:
+        if settings.API_DOCS_PUBLIC:
+            return True
+        user = request.user
+        return request.auth is not None or (user is not None and user.is_authenticated)

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.api import schema
 from backoffice.api.auth import api_access
 from backoffice.api.errors import error_body
 from backoffice.audit import Actor, actor_from_request, client_ip
@@ -45,9 +47,15 @@ class OperationInput(serializers.Serializer):
     amount = serializers.CharField(
         required=False,
         help_text='Amount in the payment\'s currency, e.g. "12.50" or 12.5. Omitted: all that is available.',
+        validators=[RegexValidator(schema.POSITIVE_AMOUNT)],
     )
     reason = serializers.ChoiceField(choices=OperationReason.choices)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=ops.MAX_COMMENT_LENGTH)
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=ops.MAX_COMMENT_LENGTH,
+        validators=[RegexValidator(schema.STORABLE_TEXT)],
+    )
 
     class Meta:
         ref_name = "OperationRequest"
@@ -213,7 +221,12 @@ class _OperationApi(APIView):
 
 
 _KEY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True, description="Unique per operation (e.g. a UUID)."
+    "Idempotency-Key",
+    # Printable, no surrounding spaces (they are stripped), at most the stored length.
+    {"type": "string", "minLength": 1, "maxLength": ops.MAX_KEY_LENGTH, "pattern": r"^[!-~]([ -~]*[!-~])?$"},
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Unique per operation (e.g. a UUID): printable ASCII, 1 to 255 characters.",
 )
 
 
@@ -272,8 +285,17 @@ class CancellationsApi(_OperationApi):
 
 
 class DecisionInput(serializers.Serializer):
-    password = serializers.CharField(required=False, help_text="Approve only: the approving person's password.")
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=ops.MAX_COMMENT_LENGTH)
+    password = serializers.CharField(
+        required=False,
+        help_text="Approve only: the approving person's password.",
+        validators=[RegexValidator(schema.STORABLE_TEXT)],
+    )
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=ops.MAX_COMMENT_LENGTH,
+        validators=[RegexValidator(schema.STORABLE_TEXT)],
+    )
 
     class Meta:
         ref_name = "OperationDecision"
@@ -352,7 +374,7 @@ class OperationApproveApi(APIView):
                 ),
                 status=403,
             )
-        if op.requested_by_id == request.user.pk:
+        if ops.is_own_request(op, request.user.pk):
             return Response(
                 error_body(
                     type_="permission_denied",

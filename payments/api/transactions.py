@@ -206,7 +206,7 @@ def _many(name: str, description: str, enum=None, type_=str) -> OpenApiParameter
 LIST_PARAMETERS = [
     OpenApiParameter(
         "q",
-        str,
+        {"type": "string", "maxLength": 100},
         description=(
             "Search (exact matches, at most 100 characters): SIBS transaction id, merchant transaction id, "
             "internal id, MULTIBANCO reference (9 digits, or entity + reference: 14 digits), the last 4 "
@@ -251,8 +251,16 @@ LIST_PARAMETERS = [
         ),
     ),
     OpenApiParameter("cursor", str, description="`next_cursor` or `previous_cursor` of a previous answer."),
-    OpenApiParameter("limit", int, description=f"Rows per page, 1 to {listing.MAX_PAGE_SIZE} (default 50)."),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": listing.MAX_PAGE_SIZE},
+        description=f"Rows per page, 1 to {listing.MAX_PAGE_SIZE} (default 50).",
+    ),
 ]
+
+
+# Parameters whose values come from a list: an empty one is a client's mistake, not "any".
+EMPTY_REFUSED = ("period", "tab", "method", "type", "status", "store", "terminal")
 
 
 # --------------------------------------------------------------------------- views
@@ -283,6 +291,9 @@ class TransactionListApi(APIView):
                 errors["limit"] = [f"A whole number from 1 to {listing.MAX_PAGE_SIZE}."]
             else:
                 limit = int(raw)
+        for name in EMPTY_REFUSED:
+            if "" in params.getlist(name):
+                errors.setdefault(name, []).append("Must not be empty: leave the parameter out instead.")
         if params.get("updated_since"):
             since = parse_instant(params["updated_since"])
             if since is None:

@@ -162,7 +162,7 @@ def requests_for(request, access: Access, txn: Transaction) -> list[dict[str, An
         .order_by("-created_at", "-pk")[:MAX_REQUESTS_SHOWN]
     )
     for op in qs:
-        own = user is not None and op.requested_by_id is not None and op.requested_by_id == user.pk
+        own = ops.is_own_request(op, getattr(user, "pk", None))
         pending = op.state == OperationState.PENDING_APPROVAL
         base = {"merchant": access.merchant.slug, "pk": op.pk}
         rows.append(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 from urllib.parse import urlsplit
 
@@ -12,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backoffice import audit
+from backoffice import audit, ssrf
 from backoffice.access import Access
 from backoffice.audit import Actor
 from backoffice.crypto import token_hash
@@ -26,19 +25,28 @@ MAX_TOKEN_LENGTH = 4096
 
 def _check_custom_root(url: str) -> str:
     url = (url or "").strip().rstrip("/")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 443
+    except ValueError:
+        raise ValidationError({"custom_api_root": _("Enter an https:// address, up to /api/v2.")}) from None
     if parts.scheme != "https" or not parts.hostname:
         raise ValidationError({"custom_api_root": _("Enter an https:// address, up to /api/v2.")})
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ValidationError({"custom_api_root": _("The address must not contain a user, password, query or #.")})
+    if settings.GATEWAY_ALLOW_PRIVATE_URLS:
+        return url
+    # The token is sent there: only to a public host on 443, checked with the outbound guard
+    # (and again at every connection). One answer whatever the reason, so it reveals nothing
+    # about the network behind the backoffice.
     try:
-        address = ipaddress.ip_address(parts.hostname.strip("[]"))
-    except ValueError:
-        address = None
-    if address is not None and settings.PRODUCTION and not address.is_global:
-        # The token is sent there: not to an internal address (in development the sandbox
-        # preset covers local testing).
-        raise ValidationError({"custom_api_root": _("A private or local address cannot be used.")})
+        refused = port != 443 or ssrf.host_is_private(parts.hostname, port)
+    except (OSError, UnicodeError, ValueError):
+        refused = True
+    if refused:
+        raise ValidationError(
+            {"custom_api_root": _("This address cannot be used: it must be a public host name, on port 443.")}
+        )
     return url
 
 
@@ -183,7 +191,12 @@ def client_for(credential: GatewayCredential) -> SibsClient:
         hit = _clients.get(credential.pk)
         if hit is not None and hit[0] == key:
             return hit[1]
-        client = SibsClient(api_root=key[0], client_id=credential.client_id, bearer_token=credential.bearer_token)
+        client = SibsClient(
+            api_root=key[0],
+            client_id=credential.client_id,
+            bearer_token=credential.bearer_token,
+            guard_setting="GATEWAY_ALLOW_PRIVATE_URLS" if credential.api_root_preset == ApiRootPreset.CUSTOM else None,
+        )
         if hit is not None:
             hit[1].close()
         _clients[credential.pk] = (key, client)

@@ -61,6 +61,7 @@ from payments.models import (
     is_operation_type,
 )
 from payments.services import ledger
+from payments.services.four_eyes import is_own_request
 from payments.services.gateway import client_for, credential_for_transaction
 from payments.services.ledger import describe_code, operation_settle_from_transaction
 from payments.sibs.client import SibsApiError, SibsHttpError, SibsTransportError, encode_body, operation_body
@@ -353,6 +354,7 @@ def operation_request(
                 gateway_reference=f"bo-{kind[:2]}-{secrets.token_hex(10)}",
                 requested_by=actor.user,
                 requested_by_key=actor.api_key,
+                requested_by_key_creator_id=actor.api_key.created_by_id if actor.api_key else None,
                 requested_by_label=actor.label[:255],
                 reason=reason,
                 comment=comment,
@@ -412,7 +414,7 @@ def operation_approve(
     _require_can_act(access, original)
     if actor.user is None:
         raise PermissionDenied(_("An approval must be given by a person."))
-    if operation.requested_by_id is not None and operation.requested_by_id == actor.user.pk:
+    if is_own_request(operation, actor.user.pk):
         raise PermissionDenied(_("You cannot approve your own request: another person must."))
     now = timezone.now()
     with transaction.atomic():
@@ -526,8 +528,7 @@ def operation_execute(
                 operation,
                 actor,
                 state=OperationState.FAILED,
-                detail=_("SIBS could not be reached; nothing was sent, nothing moved. You can try again.")
-                + f" ({error.message})",
+                detail=_("SIBS could not be reached; nothing was sent, nothing moved. You can try again."),
             )
         return _unknown(operation, actor, detail=error.message)
     except SibsHttpError as error:

@@ -23,16 +23,19 @@ connect timeout) so the caller can tell "not done" from "unknown".
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+
+from backoffice.ssrf import GuardedAdapter
 
 from .notification import NotificationError, StatusResponse, parse_status_response
 
@@ -55,6 +58,11 @@ EXECUTION_ACTIONS: Final = frozenset({"mbway-id/purchase", "service-reference/ge
 READ_TIMEOUT: Final = 30.0
 MAX_RESPONSE_BYTES: Final = 1_000_000
 USER_AGENT: Final = "sibs-backoffice/0.1 (+https://github.com/)"
+
+
+logger = logging.getLogger(__name__)
+
+NETWORK_FAILURE: Final = "SIBS could not be reached or did not answer in time"
 
 
 class SibsApiError(Exception):
@@ -114,14 +122,21 @@ class SibsClient:
         bearer_token: str,
         connect_timeout: float = CONNECT_TIMEOUT,
         read_timeout: float = READ_TIMEOUT,
+        guard_setting: str | None = None,
     ) -> None:
         if not api_root.startswith(("https://", "http://")):
             raise ValueError("api_root must be an http(s) URL")
         self.api_root = api_root.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.session = requests.Session()
-        # requests' default adapter already makes a single attempt; say so explicitly.
-        adapter = HTTPAdapter(max_retries=0)
+        # requests' default adapter already makes a single attempt; say so explicitly. An address
+        # a person typed goes through the outbound guard (no private, loopback or link-local
+        # address, checked at every connection) unless the setting named here allows them.
+        adapter = (
+            HTTPAdapter(max_retries=0)
+            if guard_setting is None
+            else GuardedAdapter(max_retries=0, setting=guard_setting)
+        )
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         # Environment proxies and .netrc must not redirect or decorate calls carrying the token.
@@ -297,16 +312,12 @@ class SibsClient:
             ) as raw:
                 content = raw.raw.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
                 status = raw.status_code
-        except requests.ConnectTimeout as error:
-            raise SibsTransportError(f"SIBS could not be reached ({_kind(error)})", sent=False) from None
-        except requests.Timeout as error:
-            raise SibsTransportError(f"SIBS did not answer in time ({_kind(error)})") from None
-        except requests.ConnectionError as error:
-            raise SibsTransportError(
-                f"SIBS could not be reached ({_kind(error)})", sent=not _never_connected(error)
-            ) from None
         except requests.RequestException as error:
-            raise SibsTransportError(f"SIBS could not be reached ({_kind(error)})") from None
+            # One text for every network failure (refused, reset, DNS, TLS, timeouts): a custom
+            # API root must not become a port scanner through the wording. The detail is logged.
+            sent = not (isinstance(error, requests.ConnectTimeout) or _never_connected(error))
+            logger.warning("SIBS call to %s failed: %s (%s)", urlsplit(url).netloc, _kind(error), _cause(error))
+            raise SibsTransportError(NETWORK_FAILURE, sent=sent) from None
         elapsed = time.monotonic() - started
         if len(content) > MAX_RESPONSE_BYTES:
             raise SibsInvalidResponseError("the answer is larger than any SIBS answer", http_status=status)
@@ -402,6 +413,21 @@ def encode_body(body: dict[str, Any]) -> bytes:
     for index, number in enumerate(numbers):
         text = text.replace(json.dumps(f"{marker}:{index}"), number, 1)
     return text.encode()
+
+
+def _cause(error: BaseException) -> str:
+    """The innermost cause's class and words (a refused port, a blocked address), for the log."""
+    seen: set[int] = set()
+    current: BaseException = error
+    while id(current) not in seen:
+        seen.add(id(current))
+        inner = current.__cause__ or current.__context__
+        reason = next((getattr(a, "reason", None) for a in current.args if getattr(a, "reason", None)), None)
+        nxt = inner or reason
+        if not isinstance(nxt, BaseException):
+            break
+        current = nxt
+    return f"{type(current).__name__}: {str(current)[:300]}"
 
 
 def _kind(error: Exception) -> str:

@@ -49,6 +49,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any, Final
 
+from backoffice.untrusted import clean_tree
 from common.money import minor_units
 
 from .enums import (
@@ -95,6 +96,14 @@ MAX_DEPTH: Final = 32
 MAX_NODES: Final = 20_000
 MAX_ID_LENGTH: Final = 255
 """Ids end up in indexed columns; SIBS's are 20-36 characters."""
+MAX_ENUM_LENGTH: Final = 40
+"""Enumeration values are stored in 40-character columns; SIBS's longest is 13."""
+UNKNOWN_VALUE: Final = "unknown"
+"""What an enumeration value too long to be real becomes (the payload keeps it as sent)."""
+EARLIEST_DATETIME: Final = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_DATETIME: Final = datetime(2100, 1, 1, tzinfo=UTC)
+"""Dates outside [2000, 2100) are not from a real payment: kept in the payload, flagged, never
+used (year 1 or 9999 breaks every conversion to local time)."""
 MAX_AMOUNT: Final = Decimal("1000000000000")
 """Exclusive upper bound: no real payment reaches a trillion in any currency SIBS handles."""
 
@@ -392,10 +401,15 @@ def parse_sibs_datetime(value: object, *, path: str = "transactionDateTime") -> 
             int(fraction),
             tzinfo=tz,
         )
-        # Converting year 1 or 9999 across an offset can leave datetime's range.
-        return moment.astimezone(UTC)
     except (ValueError, OverflowError) as error:
         raise _invalid(path, f"{_show(value)} is not a valid date-time ({error})") from None
+    try:
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        # Year 1 or 9999 moved across an offset leaves datetime's range: a real date, out of range.
+        raise NotificationError(
+            f"{path}: {_show(value)} is out of the range of dates", code="out_of_range", field=path
+        ) from None
 
 
 # --------------------------------------------------------------------------- loading
@@ -548,14 +562,17 @@ def _text(parent: Mapping[str, Any], key: str, path: str, warnings: _Warnings | 
     raise _invalid(path, f"expected a string, got {_json_kind(value)}")
 
 
-def _enum(parent: Mapping[str, Any], key: str, path: str, enum_cls: Any) -> Any:
+def _enum(parent: Mapping[str, Any], key: str, path: str, enum_cls: Any, warnings: _Warnings | None = None) -> Any:
     value = parent.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
         raise _invalid(path, f"expected a string, got {_json_kind(value)}")
-    if len(value) > MAX_ID_LENGTH:
-        raise _invalid(path, f"is {len(value)} characters long, above {MAX_ID_LENGTH}")
+    if len(value.strip()) > MAX_ENUM_LENGTH:
+        if warnings is None:
+            raise _invalid(path, f"is {len(value.strip())} characters long, above {MAX_ENUM_LENGTH}")
+        warnings.add(path, f"{len(value.strip())} characters long, above {MAX_ENUM_LENGTH}; read as {UNKNOWN_VALUE}")
+        return UNKNOWN_VALUE
     return coerce(enum_cls, value)
 
 
@@ -591,8 +608,16 @@ def _in_app(value: object, path: str, warnings: _Warnings) -> bool | None:
 
 
 def _optional_datetime(
-    parent: Mapping[str, Any], keys: tuple[str, ...], path: str, warnings: _Warnings | None = None
+    parent: Mapping[str, Any],
+    keys: tuple[str, ...],
+    path: str,
+    warnings: _Warnings | None = None,
+    *,
+    window: _Warnings | None = None,
 ) -> datetime | None:
+    """A date-time or None. Unreadable values raise, unless ``warnings`` collects them; values
+    outside [2000, 2100) are ignored with a warning into ``window`` (default ``warnings``)."""
+    window = window or warnings
     value = None
     for key in keys:
         value = parent.get(key)
@@ -601,12 +626,21 @@ def _optional_datetime(
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
-        return parse_sibs_datetime(value, path=path)
+        moment = parse_sibs_datetime(value, path=path)
     except NotificationError as error:
+        if error.code == "out_of_range" and window is not None:
+            window.add(path, f"{_show(value)} is outside {EARLIEST_DATETIME.year}-{LATEST_DATETIME.year - 1}; ignored")
+            return None
         if warnings is None:
             raise
         warnings.add(path, f"{error.message.removeprefix(path + ': ')}; ignored")
         return None
+    if not EARLIEST_DATETIME <= moment < LATEST_DATETIME:
+        if window is None:
+            raise _invalid(path, f"{_show(value)} is outside {EARLIEST_DATETIME.year}-{LATEST_DATETIME.year - 1}")
+        window.add(path, f"{_show(value)} is outside {EARLIEST_DATETIME.year}-{LATEST_DATETIME.year - 1}; ignored")
+        return None
+    return moment
 
 
 def _money(obj: Mapping[str, Any] | None, path: str) -> tuple[Decimal | None, str | None]:
@@ -637,12 +671,12 @@ def _return_status(obj: Mapping[str, Any] | None) -> ReturnStatus | None:
     )
 
 
-def _token(obj: Mapping[str, Any] | None) -> Token | None:
+def _token(obj: Mapping[str, Any] | None, warnings: _Warnings) -> Token | None:
     if obj is None:
         return None
     value = _id(obj, ("value",), "token.value", sensitive=True)
     return Token(
-        type=_enum(obj, "tokenType", "token.tokenType", TokenType),
+        type=_enum(obj, "tokenType", "token.tokenType", TokenType, warnings),
         value=value,
         masked_value=mask_token_value(value),
     )
@@ -651,7 +685,7 @@ def _token(obj: Mapping[str, Any] | None) -> Token | None:
 _REFERENCE_KEYS = frozenset({"entity", "reference", "paymentEntity", "amount", "status", "expiryDate", "expireDate"})
 
 
-def _payment_reference(obj: Mapping[str, Any] | None) -> PaymentReference | None:
+def _payment_reference(obj: Mapping[str, Any] | None, warnings: _Warnings) -> PaymentReference | None:
     if obj is None:
         return None
     amount, currency = _money(_object(obj, "amount", "paymentReference.amount"), "paymentReference.amount")
@@ -661,8 +695,8 @@ def _payment_reference(obj: Mapping[str, Any] | None) -> PaymentReference | None
         payment_entity=_code(obj, "paymentEntity", "paymentReference.paymentEntity"),
         amount=amount,
         currency=currency,
-        status=_enum(obj, "status", "paymentReference.status", ReferenceStatus),
-        expiry=_optional_datetime(obj, ("expiryDate", "expireDate"), "paymentReference.expiryDate"),
+        status=_enum(obj, "status", "paymentReference.status", ReferenceStatus, warnings),
+        expiry=_optional_datetime(obj, ("expiryDate", "expireDate"), "paymentReference.expiryDate", window=warnings),
         extra={key: value for key, value in obj.items() if key not in _REFERENCE_KEYS},
     )
 
@@ -709,9 +743,11 @@ def _mbway_mandate(obj: Mapping[str, Any] | None, warnings: _Warnings) -> MbwayM
     limit_value = obj.get("mandateAmountLimit")
     return MbwayMandate(
         mandate_id=_id(obj, ("mandateIdentification", "mandateId"), "mbwayMandate.mandateIdentification"),
-        action=_enum(obj, "mandateAction", "mbwayMandate.mandateAction", MandateAction),
-        action_status=_enum(obj, "mandateActionStatus", "mbwayMandate.mandateActionStatus", MandateActionStatus),
-        mandate_type=_enum(obj, "mandateType", "mbwayMandate.mandateType", MandateType),
+        action=_enum(obj, "mandateAction", "mbwayMandate.mandateAction", MandateAction, warnings),
+        action_status=_enum(
+            obj, "mandateActionStatus", "mbwayMandate.mandateActionStatus", MandateActionStatus, warnings
+        ),
+        mandate_type=_enum(obj, "mandateType", "mbwayMandate.mandateType", MandateType, warnings),
         client_name=_text(obj, "clientName", "mbwayMandate.clientName", warnings),
         alias=alias,
         masked_alias=mask_token_value(alias),
@@ -735,8 +771,8 @@ def _mit(obj: Mapping[str, Any] | None, warnings: _Warnings) -> MerchantInitiate
             extra={k: v for k, v in schedule_obj.items() if k not in ("initialDate", "finalDate", "interval")},
         )
     return MerchantInitiatedTransaction(
-        type=_enum(obj, "type", f"{path}.type", MitType),
-        amount_qualifier=_enum(obj, "amountQualifier", f"{path}.amountQualifier", AmountQualifier),
+        type=_enum(obj, "type", f"{path}.type", MitType, warnings),
+        amount_qualifier=_enum(obj, "amountQualifier", f"{path}.amountQualifier", AmountQualifier, warnings),
         validity_date=_optional_datetime(obj, ("validityDate",), f"{path}.validityDate", warnings),
         schedule=schedule,
         extra={k: v for k, v in obj.items() if k not in ("type", "amountQualifier", "validityDate", "schedule")},
@@ -796,8 +832,43 @@ _COMMON_KEYS = frozenset(
 _NOTIFICATION_KEYS = _COMMON_KEYS | {"notificationID", "notificationId"}
 
 
-def _common_fields(obj: dict[str, Any], *, known_keys: frozenset[str]) -> dict[str, Any]:
+def _cleaned(obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """NUL and unpaired surrogates removed from every string and key (they cannot be stored, and
+    a notification we acknowledged must become a row): the paths cleaned, for the warnings."""
+    paths: list[str] = []
+    cleaned = clean_tree(obj, paths.append)
+    for path in paths:
+        if path in _IDENTIFIER_PATHS:
+            # An id is matched and echoed exactly: changing it would file the payment elsewhere.
+            raise _invalid(path, "contains control characters")
+    return cleaned, paths
+
+
+_IDENTIFIER_PATHS = frozenset(
+    {
+        "notificationID",
+        "notificationId",
+        "transactionID",
+        "transactionId",
+        "merchant.transactionId",
+        "merchant.merchantTransactionId",
+        "internalTransactionId",
+        "returnStatus.statusCode",
+        "originalTransaction.id",
+        "transaction.originalTransaction.id",
+        "paymentReference.entity",
+        "paymentReference.reference",
+        "paymentReference.paymentEntity",
+        "mbwayMandate.mandateIdentification",
+        "mbwayMandate.mandateId",
+    }
+)
+
+
+def _common_fields(obj: dict[str, Any], *, known_keys: frozenset[str], cleaned: list[str]) -> dict[str, Any]:
     warnings = _Warnings()
+    for path in cleaned[:10]:
+        warnings.add(path, "NUL or unpaired surrogate removed")
     merchant = _object(obj, "merchant", "merchant") or {}
     amount, currency = _money(_object(obj, "amount", "amount"), "amount")
     client_iban = _id(obj, ("clientIBAN", "clientIban"), "clientIBAN", sensitive=True)
@@ -809,16 +880,18 @@ def _common_fields(obj: dict[str, Any], *, known_keys: frozenset[str]) -> dict[s
         "terminal_id": _terminal_id(merchant.get("terminalId"), "merchant.terminalId"),
         "merchant_name": _text(merchant, "merchantName", "merchant.merchantName", warnings),
         "in_app": _in_app(merchant.get("inApp"), "merchant.inApp", warnings),
-        "payment_status": _enum(obj, "paymentStatus", "paymentStatus", PaymentStatus),
-        "payment_method": _enum(obj, "paymentMethod", "paymentMethod", PaymentMethod),
-        "payment_type": _enum(obj, "paymentType", "paymentType", PaymentType),
+        "payment_status": _enum(obj, "paymentStatus", "paymentStatus", PaymentStatus, warnings),
+        "payment_method": _enum(obj, "paymentMethod", "paymentMethod", PaymentMethod, warnings),
+        "payment_type": _enum(obj, "paymentType", "paymentType", PaymentType, warnings),
         "amount": amount,
         "currency": currency,
-        "transaction_datetime": _optional_datetime(obj, ("transactionDateTime",), "transactionDateTime"),
+        "transaction_datetime": _optional_datetime(
+            obj, ("transactionDateTime",), "transactionDateTime", window=warnings
+        ),
         "return_status": _return_status(_object(obj, "returnStatus", "returnStatus")),
         "internal_transaction_id": _id(obj, ("internalTransactionId",), "internalTransactionId"),
-        "token": _token(_object(obj, "token", "token")),
-        "payment_reference": _payment_reference(_object(obj, "paymentReference", "paymentReference")),
+        "token": _token(_object(obj, "token", "token"), warnings),
+        "payment_reference": _payment_reference(_object(obj, "paymentReference", "paymentReference"), warnings),
         "mbway_mandate": _mbway_mandate(_object(obj, "mbwayMandate", "mbwayMandate"), warnings),
         "merchant_initiated_transaction": _mit(
             _object(obj, "merchantInitiatedTransaction", "merchantInitiatedTransaction"), warnings
@@ -839,7 +912,7 @@ def parse_notification(data: bytes | str | Mapping[str, Any]) -> Notification:
     Raises :class:`NotificationError` when the payload is not a JSON object, lacks
     ``notificationID`` or ``transactionID``, or has a known field with an impossible value.
     """
-    obj = _load_object(data, what="notification")
+    obj, cleaned = _cleaned(_load_object(data, what="notification"))
     notification_id = _id(obj, ("notificationID", "notificationId"), "notificationID")
     if notification_id is None:
         raise NotificationError(
@@ -847,7 +920,7 @@ def parse_notification(data: bytes | str | Mapping[str, Any]) -> Notification:
             code="missing_field",
             field="notificationID",
         )
-    fields = _common_fields(obj, known_keys=_NOTIFICATION_KEYS)
+    fields = _common_fields(obj, known_keys=_NOTIFICATION_KEYS, cleaned=cleaned)
     if fields["transaction_id"] is None:
         raise NotificationError(
             "notification has no transactionID; it cannot be matched to a transaction",
@@ -862,5 +935,5 @@ def parse_status_response(data: bytes | str | Mapping[str, Any]) -> StatusRespon
     merchant transaction id). Same rules as :func:`parse_notification`, but no field is
     required: error answers may carry only ``returnStatus``. A ``notificationID`` here is
     not modelled and lands in ``extra``."""
-    obj = _load_object(data, what="status response")
-    return StatusResponse(**_common_fields(obj, known_keys=_COMMON_KEYS))
+    obj, cleaned = _cleaned(_load_object(data, what="status response"))
+    return StatusResponse(**_common_fields(obj, known_keys=_COMMON_KEYS, cleaned=cleaned))

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 
 from backoffice import services
@@ -90,13 +91,19 @@ def test_five_wrong_codes_lock_the_code_even_for_the_right_one(world):
         with pytest.raises(services.ActivationError) as exc:
             services.account_activate(email="nina@loja.example", code="WRONG-CODE0", password=NEW_PASSWORD)
         messages.append((exc.value.code, exc.value.message))
-    assert messages[0] == ("wrong", "The e-mail or the activation code is not correct. 4 attempt(s) left.")
-    assert messages[3][1].endswith("1 attempt(s) left.")
+    # the same words every time, and the same as for an e-mail nobody was invited with
+    assert {message for _code, message in messages} == {stranger_answer()}
     assert messages[4][0] == "locked"
     with pytest.raises(services.ActivationError) as exc:
         services.account_activate(email="nina@loja.example", code=result.activation_code, password=NEW_PASSWORD)
-    assert exc.value.code == "locked"
+    assert exc.value.code == "locked" and exc.value.message == stranger_answer()
     assert ActivationCode.objects.get(user__email="nina@loja.example").failed_attempts == 5
+
+
+def stranger_answer() -> str:
+    with pytest.raises(services.ActivationError) as exc:
+        services.account_activate(email="nobody@loja.example", code="WRONG-CODE0", password=NEW_PASSWORD)
+    return exc.value.message
 
 
 def test_reissue_invalidates_the_previous_code_and_unlocks(world):
@@ -253,3 +260,20 @@ def test_activation_page_refuses_a_post_without_csrf(world):
     client = Client(enforce_csrf_checks=True)
     response = client.post("/activate/", {"email": "x@y.z", "code": "A", "password1": "b", "password2": "b"})
     assert response.status_code == 403
+
+
+def test_activation_attempts_are_limited_per_client_address(client, world, settings):
+    # given someone sprays e-mails from one address
+    settings.ACTIVATION_ATTEMPTS_PER_IP = 3
+    result = invite(world)
+    data = {"code": "WRONGCODE1", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    for n in range(3):
+        response = client.post("/activate/", {**data, "email": f"guess{n}@loja.example"})
+        assert "not correct" in " ".join(response.context["form"].errors["code"])
+    # when the limit is reached, even nina's right code waits from that address
+    right = {**data, "email": "nina@loja.example", "code": result.activation_code}
+    response = client.post("/activate/", right)
+    assert "Too many activation attempts" in " ".join(response.context["form"].errors["code"])
+    assert ActivationCode.objects.get(user__email="nina@loja.example").failed_attempts == 0
+    # and from her own address she activates
+    assert Client(REMOTE_ADDR="192.0.2.44").post("/activate/", right).status_code == 302

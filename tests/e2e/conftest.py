@@ -46,16 +46,23 @@ def browser():
 @pytest.fixture
 def new_page(browser, live_server):
     contexts = []
+    refused = []  # what the Content-Security-Policy blocked: a page relying on inline script
 
     def _new_page(locale: str = "en-GB"):
         context = browser.new_context(base_url=live_server.url, locale=locale, timezone_id="Europe/Lisbon")
         context.set_default_timeout(10_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
+        )
+        return page
 
     yield _new_page
     for context in contexts:
         context.close()
+    assert not refused, refused
 
 
 @pytest.fixture

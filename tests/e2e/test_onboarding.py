@@ -79,7 +79,7 @@ def test_wrong_code_is_explained_on_the_page(e2e_world, new_page):
     page.fill("#id_password1", "a-long-and-new-password")
     page.fill("#id_password2", "a-long-and-new-password")
     page.click("button[type=submit]")
-    page.wait_for_selector("text=4 attempt(s) left")
+    page.wait_for_selector("text=The e-mail or the activation code is not correct.")
 
 
 def test_viewer_sees_no_user_management_nor_money_moving_entries(e2e_world, new_page):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from payments.sibs.envelope import CONTENT_TYPE, encrypt
 from tests.e2e.test_onboarding import sign_in
@@ -15,6 +17,15 @@ from tests.payments.test_listing import make_txn
 from tests.webhooks.support import add_secret, again, as_bytes, inbound_path, notification
 
 LIST = "/m/loja/transactions/"
+
+
+def wait_until(page, expression: str, timeout: float = 10.0) -> None:
+    """Poll an expression through the debugging protocol: the page's Content-Security-Policy
+    forbids the string evaluation ``wait_for_function`` relies on."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        page.wait_for_timeout(100)
 
 
 @pytest.fixture(autouse=True)
@@ -118,7 +129,7 @@ def test_filters_and_search_narrow_the_list(e2e_world, new_page):
     # a filter narrows the list in place and lands in the address bar
     pick(page, "method", "CARD")
     page.wait_for_url("**method=CARD**")
-    page.wait_for_function("document.querySelectorAll('[data-testid=txn-row]').length === 1")
+    expect(page.locator("[data-testid=txn-row]")).to_have_count(1)
     assert rows(page) == ["s2e2e-card"]
 
     # the address is a bookmark: opening it again shows the same
@@ -127,22 +138,22 @@ def test_filters_and_search_narrow_the_list(e2e_world, new_page):
 
     # search, after clearing the filter
     page.click("[data-testid=clear-filters]")
-    page.wait_for_function("document.querySelectorAll('[data-testid=txn-row]').length === 3")
+    expect(page.locator("[data-testid=txn-row]")).to_have_count(3)
     page.fill("[data-testid=search]", "256 309 828")
     page.wait_for_url("**q=256**")
-    page.wait_for_function("document.querySelectorAll('[data-testid=txn-row]').length === 1")
+    expect(page.locator("[data-testid=txn-row]")).to_have_count(1)
     assert rows(page) == ["s2e2e-ref"]
     page.fill("[data-testid=search]", "16,20")
-    page.wait_for_function("document.querySelector('[data-testid=txn-row]')?.dataset.txn === 's2e2e-mbway'")
+    expect(page.locator("[data-testid=txn-row]").first).to_have_attribute("data-txn", "s2e2e-mbway")
     assert rows(page) == ["s2e2e-mbway"]
 
     # tabs carry counts, loaded after the page
     page.fill("[data-testid=search]", "")
-    page.wait_for_function("document.querySelectorAll('[data-testid=txn-row]').length === 3")
+    expect(page.locator("[data-testid=txn-row]")).to_have_count(3)
     page.wait_for_selector("[data-tab=pending] .count")
     assert page.inner_text("[data-tab=pending] .count") == "1"
     page.click("[data-tab=pending]")
-    page.wait_for_function("document.querySelectorAll('[data-testid=txn-row]').length === 1")
+    expect(page.locator("[data-testid=txn-row]")).to_have_count(1)
     assert rows(page) == ["s2e2e-ref"]
 
 
@@ -162,16 +173,14 @@ def test_a_notification_posted_while_the_page_is_open_appears_without_reload(e2e
 
     # a change of state updates the row in place
     inbound(again(pending, paymentStatus="Success"))
-    page.wait_for_function(
-        "document.querySelector('[data-txn=s2e2e-live-1] [data-state]').dataset.state === 'paid'", timeout=15_000
-    )
+    expect(page.locator("[data-txn=s2e2e-live-1] [data-state]")).to_have_attribute("data-state", "paid", timeout=15_000)
     assert rows(page) == ["s2e2e-live-1", "s2e2e-older"]
     assert page.evaluate("window.__sameDocument") is True
 
     # on a filtered list, a new match is announced instead of moving the rows
     pick(page, "method", "MBWAY")
     page.wait_for_url("**method=MBWAY**")
-    page.wait_for_function("document.querySelectorAll('[data-testid=txn-row]').length === 2")
+    expect(page.locator("[data-testid=txn-row]")).to_have_count(2)
     inbound(notification(transactionID="s2e2e-live-2"))
     marker = page.locator("[data-testid=new-marker]")
     marker.wait_for(state="visible", timeout=15_000)
@@ -224,10 +233,10 @@ def test_several_choices_of_one_filter_and_live_counts(e2e_world, new_page, inbo
     sign_in(page, "fiona@loja.example")
     page.wait_for_url(f"**{LIST}")
     pick(page, "method", "CARD")
-    page.wait_for_function("document.querySelectorAll('[data-testid=txn-row]').length === 1")
+    expect(page.locator("[data-testid=txn-row]")).to_have_count(1)
     pick(page, "method", "REFERENCE")
     page.wait_for_url("**method=CARD&method=REFERENCE**")
-    page.wait_for_function("document.querySelectorAll('[data-testid=txn-row]').length === 2")
+    expect(page.locator("[data-testid=txn-row]")).to_have_count(2)
     assert rows(page) == ["s2e2e-multi-ref", "s2e2e-multi-card"]
     assert page.inner_text("[data-testid=method] [data-multi-summary]") == "Card +1"
     # the bookmark ticks the same boxes
@@ -241,7 +250,7 @@ def test_several_choices_of_one_filter_and_live_counts(e2e_world, new_page, inbo
     assert page.inner_text("[data-tab=all] .count") == "3"
     page.evaluate("window.__sameDocument = true")
     inbound(notification(transactionID="s2e2e-multi-live"))
-    page.wait_for_function("document.querySelector('[data-tab=all] .count')?.textContent === '4'", timeout=20_000)
+    expect(page.locator("[data-tab=all] .count")).to_have_text("4", timeout=20_000)
     assert page.evaluate("window.__sameDocument") is True
 
 
@@ -253,7 +262,7 @@ def test_a_reader_scrolled_down_the_first_page_keeps_their_place(e2e_world, new_
     sign_in(page, "fiona@loja.example")
     page.wait_for_url(f"**{LIST}")
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-    page.wait_for_function("window.scrollY > 300")
+    wait_until(page, "window.scrollY > 300")
     top_before = rows(page)[0]
     scrolled = page.evaluate("window.scrollY")
 
@@ -270,7 +279,7 @@ def test_a_reader_scrolled_down_the_first_page_keeps_their_place(e2e_world, new_
     marker.click()
     page.wait_for_selector("[data-txn=s2e2e-scroll-new]")
     assert rows(page)[0] == "s2e2e-scroll-new"
-    page.wait_for_function("window.scrollY === 0")
+    wait_until(page, "window.scrollY === 0")
     assert marker.is_hidden()
 
 

@@ -112,8 +112,9 @@ def test_another_merchants_store_or_terminal_cannot_be_chosen(world, login):
 
 def test_a_private_custom_address_is_refused_in_production(world, login, settings):
     settings.PRODUCTION = True
+    settings.GATEWAY_ALLOW_PRIVATE_URLS = False
     response = login(world.alice).post(ADD, form(api_root_preset="custom", custom_api_root="https://10.0.0.5/api/v2"))
-    assert response.status_code == 400 and "private or local" in response.content.decode()
+    assert response.status_code == 400 and "must be a public host name" in response.content.decode()
 
 
 def test_hostile_text_is_escaped(world, login):

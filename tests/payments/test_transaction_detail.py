@@ -535,7 +535,7 @@ def test_the_operations_panel_is_refreshed_with_the_rest_and_its_script_not_run_
     assert 'data-testid="operations"' in html and 'data-testid="op-open-refund"' not in html
     assert "<script" not in html
     # the page polls only while no operation dialog or form is in use
-    assert "dialog[open], #txn-operations:focus-within" in page
+    assert 'data-poll-paused-by="dialog[open], #txn-operations:focus-within"' in page
 
 
 def test_a_viewer_gets_the_operations_panel_refreshed_without_actions(world, login, porto_txn):

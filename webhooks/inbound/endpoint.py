@@ -16,6 +16,7 @@ and a row in the merchant's rejected log (size- and rate-limited):
 401   the tag does not authenticate under any active secret (wrong key, or altered in transit)
 404   unknown or inactive endpoint (not logged: no merchant to log it for)
 405   anything but POST (not logged)
+411   a body framed neither by Content-Length nor chunked (chunked bodies are read, within the limit)
 413   body above ``INBOUND_MAX_BODY_BYTES``, refused from Content-Length before reading it
 503   the merchant has no active secret yet: SIBS retries, and will succeed once one is added
 ====  =========================================================================================
@@ -37,6 +38,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from backoffice.api.errors import error_body
 from backoffice.audit import client_ip
+from backoffice.http_body import read_bounded
 from payments.sibs.ack import build_ack_body
 from payments.sibs.envelope import (
     IV_HEADER,
@@ -123,7 +125,14 @@ def identify(plaintext: bytes) -> Identified:
     return Identified(notification_id=notification_id, raw_notification_id=raw_id, transaction_id=transaction_id)
 
 
-_TYPES = {400: "invalid_notification", 401: "authentication_failed", 413: "payload_too_large", 503: "unavailable"}
+_TYPES = {
+    400: "invalid_notification",
+    401: "authentication_failed",
+    411: "length_required",
+    413: "payload_too_large",
+    503: "unavailable",
+}
+_LENGTH_STATUS = {"too_large": 413, "invalid_length": 400, "length_required": 411}
 
 
 @csrf_exempt
@@ -150,17 +159,10 @@ def sibs_inbound(request: HttpRequest, token: str) -> HttpResponse:
         )
         return _json_error(rejection.http_status, _TYPES[rejection.http_status], rejection.reason, rejection.message)
 
-    limit = settings.INBOUND_MAX_BODY_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        message = f"The body is {declared} bytes; notifications are limited to {limit} bytes."
-        return refuse(Rejection("too_large", 413, message), size=declared)
-    body = request.read(limit + 1)
-    if len(body) > limit:
-        return refuse(Rejection("too_large", 413, f"The body is above the {limit}-byte limit."), size=len(body))
+    read = read_bounded(request, settings.INBOUND_MAX_BODY_BYTES)  # chunked bodies too, within the limit
+    if read.data is None:
+        return refuse(Rejection(read.problem, _LENGTH_STATUS[read.problem], read.message), size=read.size)
+    body = read.data
     if not keys.keys:
         message = "No webhook secret is configured for this merchant yet; add the one set in SIBS Backoffice."
         return refuse(Rejection("no_secrets", 503, message), body=body, size=len(body))

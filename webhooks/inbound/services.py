@@ -19,7 +19,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backoffice import audit
+from backoffice import audit, untrusted
 from backoffice.access import Access
 from backoffice.audit import SYSTEM, Actor
 from backoffice.crypto import token_hash
@@ -333,6 +333,9 @@ def rejected_suppressed_count(merchant_id: int) -> int:
         return 0
 
 
+MAX_RECORDED_SIZE = 2**31 - 1  # body_size's column; the message keeps the exact figure
+
+
 def rejected_record(
     *,
     merchant_id: int,
@@ -358,7 +361,7 @@ def rejected_record(
         reason=rejection.reason[:40],
         http_status=rejection.http_status,
         message=rejection.message[:1000],
-        body_size=body_size,
+        body_size=min(body_size, MAX_RECORDED_SIZE),  # a declared Content-Length may be anything
         body_excerpt=excerpt,
         headers=headers,
         remote_addr=remote_addr,
@@ -398,7 +401,7 @@ def notification_process(*, inbound_id: int) -> str:
             if inbound.state != InboundState.RECEIVED:
                 return f"already_{inbound.state}"
             notification = parse_notification(inbound.plaintext)
-            decoded = json.loads(inbound.plaintext)
+            decoded = untrusted.cleaned(json.loads(inbound.plaintext))  # the parser flagged what it cleaned
             applied = ledger.notification_apply(
                 merchant=inbound.merchant,
                 payload=notification,

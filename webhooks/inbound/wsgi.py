@@ -8,9 +8,9 @@ CSRF (exempt), authentication, messages, MFA, htmx, allauth, static files, click
 together they cost about half a millisecond of CPU per request: on a 2-core machine that is
 the difference between roughly 500 and 800 notifications a second per web process
 (``make bench-ingest``). The view is the same function either way, so the behaviour is
-identical; what the fast path does not add is the security middleware's response headers
-(meaningless to SIBS) and its HTTPS redirect (which a POST cannot follow anyway; terminate
-TLS at the proxy).
+identical: the Host is checked against ``ALLOWED_HOSTS`` and the answer carries the site's
+security headers (``backoffice.security_headers``); what the fast path does not add is the
+HTTPS redirect (which a POST cannot follow anyway; terminate TLS at the proxy).
 
 ``backoffice/wsgi.py`` wraps the project's application with :func:`with_inbound_fast_path`, so
 every web process serves inbound notifications this way.
@@ -32,6 +32,7 @@ PREFIX = "/hooks/sibs/"
 
 
 def with_inbound_fast_path(django_application):
+    from backoffice import security_headers
     from webhooks.inbound.endpoint import server_error, sibs_inbound
 
     def application(environ, start_response):
@@ -42,11 +43,14 @@ def with_inbound_fast_path(django_application):
         # What Django's handler does around a view: stale database connections are closed
         # before (request_started) and after (request_finished, sent by response.close()).
         signals.request_started.send(sender=WSGIHandler, environ=environ)
+        request = WSGIRequest(environ)
         try:
-            response = sibs_inbound(WSGIRequest(environ), token)
+            # ALLOWED_HOSTS and the site's security headers hold here as everywhere else.
+            response = security_headers.host_refused(request) or sibs_inbound(request, token)
         except Exception:
             logger.exception("inbound notification failed on %s", path)
             response = server_error()
+        response = security_headers.site_headers(request, response)
         response._handler_class = WSGIHandler
         start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
         return response

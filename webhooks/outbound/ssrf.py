@@ -23,56 +23,24 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from backoffice import ssrf as guard
+from backoffice.ssrf import BlockedAddressError, is_public
+from backoffice.ssrf import ip_literal as _ip_literal
+from backoffice.ssrf import resolve as _resolve
+
+__all__ = ["BlockedAddressError", "checked_addresses", "is_public", "validate_webhook_url"]
+
 MAX_URL_LENGTH = 2048
 _DEFAULT_PORT = {"https": 443, "http": 80}
-
-
-class BlockedAddressError(OSError):
-    """A webhook host resolved to an address that is not allowed (raised while connecting)."""
 
 
 def _allow_private(allow_private: bool | None) -> bool:
     return settings.WEBHOOK_ALLOW_PRIVATE_URLS if allow_private is None else allow_private
 
 
-def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return is_public(address.ipv4_mapped)
-        if address.sixtofour is not None and not is_public(address.sixtofour):
-            return False
-        if address.teredo is not None:
-            return False
-    if address.is_multicast or address.is_unspecified or address.is_reserved:
-        return False
-    return address.is_global
-
-
-def _resolve(host: str, port: int) -> list[tuple[int, str]]:
-    """(family, address) pairs for host, in resolver order, without duplicates."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    seen: list[tuple[int, str]] = []
-    for family, _type, _proto, _name, sockaddr in infos:
-        item = (family, sockaddr[0])
-        if item not in seen:
-            seen.append(item)
-    return seen
-
-
 def checked_addresses(host: str, port: int, *, allow_private: bool | None = None) -> list[tuple[int, str]]:
-    """Resolve host and check every address; raise :class:`BlockedAddressError` or
-    ``socket.gaierror``. What the transport connects to, so check and use are one resolution."""
-    addresses = _resolve(host, port)
-    if not addresses:
-        raise socket.gaierror(f"{host} has no address")
-    if not _allow_private(allow_private):
-        for _family, text in addresses:
-            address = ipaddress.ip_address(text.split("%", 1)[0])
-            if not is_public(address):
-                raise BlockedAddressError(
-                    f"{host} resolves to {address}, a private, loopback or reserved address; refused"
-                )
-    return addresses
+    """Resolve host and check every address (the shared guard, with the webhooks' setting)."""
+    return guard.checked_addresses(host, port, allow_private=_allow_private(allow_private))
 
 
 def validate_webhook_url(
@@ -137,10 +105,3 @@ def validate_webhook_url(
     if port not in (443, 80) and not (allow_private and addresses and private):
         raise ValidationError(_("The URL must use port 443 or 80."), code="port")
     return url
-
-
-def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
-    except ValueError:
-        return None

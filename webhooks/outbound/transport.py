@@ -7,7 +7,6 @@ actually uses (see :mod:`webhooks.outbound.ssrf`).
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 import threading
 import time
@@ -15,64 +14,14 @@ from dataclasses import dataclass
 
 import urllib3
 from django.conf import settings
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import NewConnectionError
-from urllib3.util import connection as urllib3_connection
 from urllib3.util.ssl_ import create_urllib3_context
 
-from webhooks.outbound.ssrf import BlockedAddressError, checked_addresses
+from backoffice.ssrf import pool_classes
 
 # An acknowledgement is ~100 bytes; anything past this is not read (and the connection dropped).
 MAX_RESPONSE_BYTES = 64 * 1024
 EXCERPT_CHARS = 2000
 USER_AGENT = "SIBS-Backoffice-Webhooks/1"
-
-
-def _connect_checked(conn: HTTPConnection) -> socket.socket:
-    """Resolve, refuse disallowed addresses, connect to the first address that answers."""
-    try:
-        addresses = checked_addresses(conn._dns_host, conn.port)
-    except BlockedAddressError as error:
-        raise NewConnectionError(conn, f"address refused: {error}") from error
-    except (socket.gaierror, UnicodeError) as error:
-        raise NewConnectionError(conn, f"cannot resolve {conn.host}: {error}") from error
-    last: Exception | None = None
-    for _family, address in addresses:
-        try:
-            return urllib3_connection.create_connection(
-                (address, conn.port),
-                conn.timeout,
-                source_address=conn.source_address,
-                socket_options=conn.socket_options,
-            )
-        except TimeoutError as error:
-            last = error
-        except OSError as error:
-            last = error
-    if isinstance(last, TimeoutError):
-        from urllib3.exceptions import ConnectTimeoutError
-
-        raise ConnectTimeoutError(conn, f"connection to {conn.host} timed out") from last
-    raise NewConnectionError(conn, f"failed to connect to {conn.host}: {last}") from last
-
-
-class CheckedHTTPConnection(HTTPConnection):
-    def _new_conn(self) -> socket.socket:
-        return _connect_checked(self)
-
-
-class CheckedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        return _connect_checked(self)
-
-
-class CheckedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = CheckedHTTPConnection
-
-
-class CheckedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = CheckedHTTPSConnection
 
 
 def tls_context() -> ssl.SSLContext:
@@ -96,7 +45,8 @@ class Client(urllib3.PoolManager):
             ssl_context=tls_context(),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Connection": "keep-alive"},
         )
-        self.pool_classes_by_scheme = {"http": CheckedHTTPPool, "https": CheckedHTTPSPool}
+        # The shared outbound guard, lifted by WEBHOOK_ALLOW_PRIVATE_URLS.
+        self.pool_classes_by_scheme = pool_classes("WEBHOOK_ALLOW_PRIVATE_URLS")
 
     @property
     def ssl_context(self) -> ssl.SSLContext:

@@ -84,8 +84,8 @@ def _return_status(data: dict | None) -> tuple[str, str]:
 def _failure_words(error: SibsApiError) -> tuple[str, str]:
     """(the check's result in words, SIBS's return code)."""
     if isinstance(error, SibsTransportError):
-        if "in time" in error.message:
-            return _("SIBS did not answer in time. Nothing was changed; try again later."), ""
+        # One text for every network failure: which one it was (refused, timeout, TLS) is logged
+        # by the client, never shown (it would map the network behind a custom API address).
         return _("SIBS could not be reached. Nothing was changed; try again later."), ""
     if isinstance(error, SibsHttpError):
         code, text = _return_status(error.response.data if error.response else None)

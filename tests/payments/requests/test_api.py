@@ -84,7 +84,8 @@ def test_a_reference_through_the_api(world, gw):
         ({**MBWAY, "terminal": "abc"}, 400, "invalid_terminal"),
         ({**MBWAY, "order_reference": ""}, 400, "order_reference_required"),
         ({**MBWAY, "order_reference": "x" * 300}, 400, "invalid_order_reference"),
-        ({**MBWAY, "order_reference": "bad\u0000"}, 400, "invalid_order_reference"),
+        # refused by the API's JSON parser before the field is read (backoffice.untrusted)
+        ({**MBWAY, "order_reference": "bad\u0000"}, 400, "unsafe_characters"),
         ({**MBWAY, "customer_email": "nope"}, 400, "invalid_email"),
         ({**MBWAY, "hack": 1}, 400, "unknown_field"),
         ({**MBWAY, "method": "REFERENCE", "entity": "24000", "valid_until": "tomorrow"}, 400, "invalid_validity"),

@@ -223,8 +223,6 @@ def test_transaction_datetime_variants(text, expected):
         "2022-11-11T16:18:60Z",
         "2022-11-11T16:18:53+24:00",
         "2022-11-11T16:18:53+01:75",
-        "0001-01-01T00:00:00+01:00",  # leaves datetime's range once in UTC
-        "9999-12-31T23:59:59-01:00",
         "11/11/2022 16:18",
         "2022-11-11T16:18:53.127Z extra",
     ],
@@ -232,6 +230,23 @@ def test_transaction_datetime_variants(text, expected):
 def test_bad_datetimes(text):
     error = error_of(minimal(transactionDateTime=text))
     assert (error.code, error.field) == ("invalid_field", "transactionDateTime")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001-01-01T00:00:00+01:00",  # leaves datetime's range once in UTC
+        "9999-12-31T23:59:59-01:00",
+        "0001-01-01T00:00:00Z",
+        "1999-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+    ],
+)
+def test_dates_outside_2000_to_2099_are_flagged_and_not_used(text):
+    parsed = parse_notification(minimal(transactionDateTime=text))
+    assert parsed.transaction_datetime is None
+    assert any(w.startswith("transactionDateTime:") and "outside 2000-2099" in w for w in parsed.warnings)
+    assert parsed.raw["transactionDateTime"] == text
 
 
 def test_datetime_must_be_a_string():
