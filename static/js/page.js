@@ -1,16 +1,9 @@
 // Behaviour every page shares, kept out of the HTML so the Content-Security-Policy can refuse
-// inline scripts: confirmations, choices that apply themselves, copy buttons, and the webhook
-// form's type switch. Without JavaScript every form still works (it just asks nothing).
+// inline scripts: choices that apply themselves, copy buttons, and the webhook form's type
+// switch (confirmations, <form data-confirm>, are asked in a styled dialog by layout.js).
+// Without JavaScript every form still works (it just asks nothing).
 (function () {
   "use strict";
-
-  // <form data-confirm="Are you sure?">: ask before submitting.
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
-      event.preventDefault();
-    }
-  }, true);
 
   // <select data-autosubmit>: submit its form on change; <select data-navigate>: go to the
   // chosen option's value (a URL).
