@@ -103,6 +103,9 @@ class Rollup(models.Model):
             models.Index(fields=["merchant", "grain", "outcome"], name="rollup_merchant_outcome"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.grain} {self.bucket:%Y-%m-%d %H:%M} {self.method} {self.kind} {self.outcome}: {self.count}"
+
 
 class RollupDirty(models.Model):
     """An hour of a merchant whose rollups must be recomputed. Append-only (no unique key, so
@@ -115,3 +118,6 @@ class RollupDirty(models.Model):
     class Meta:
         verbose_name = _("dirty rollup hour")
         verbose_name_plural = _("dirty rollup hours")
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.hour:%Y-%m-%d %H:00}"

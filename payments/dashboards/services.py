@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, DecimalField, DurationField, F, Min, Q, Sum, Value, When
+from django.db.models import Case, CharField, Count, DecimalField, F, Min, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, Trunc
 
 from payments.dashboards.models import MONEY, DelayBand, Grain, Kind, Outcome, Rollup, RollupDirty
@@ -211,10 +211,9 @@ def _insert_hours(qs) -> int:
     sql, params = _transaction_aggregate(qs).query.sql_with_params()
     q = connection.ops.quote_name
     select = ", ".join("%s" if c is None else f"sub.{q(c)}" for c in _SELECT_COLUMNS)
-    statement = (
-        f"INSERT INTO {q(Rollup._meta.db_table)} ({', '.join(q(c) for c in _INSERT_COLUMNS)}) "
-        f"SELECT {select} FROM ({sql}) sub"
-    )
+    # Table, column names and the compiled query are ours; the values travel as parameters.
+    table, columns = q(Rollup._meta.db_table), ", ".join(q(c) for c in _INSERT_COLUMNS)
+    statement = f"INSERT INTO {table} ({columns}) SELECT {select} FROM ({sql}) sub"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(statement, (Grain.HOUR.value, *params))
         return cursor.rowcount
