@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from common.money import NNBSP, format_money
 from payments.dashboards.models import DelayBand, Grain, Kind, Outcome
 from payments.dashboards.periods import Query, Window
 from payments.dashboards.selectors import Cockpit, History, Totals
@@ -29,7 +30,6 @@ from payments.dashboards.services import LISBON
 from payments.models import TransactionState
 from payments.sibs.enums import PaymentMethod, PaymentType
 from payments.sibs.errors import describe
-from payments.templatetags.payments import NNBSP, format_money
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 METHOD_COLOURS = {m.value: PALETTE[i % len(PALETTE)] for i, m in enumerate(PaymentMethod)}

@@ -30,7 +30,7 @@ from payments.dashboards.services import (
     next_week,
     week_start,
 )
-from payments.listing import visible_stores, visible_terminals
+from payments.selectors.listing import visible_stores, visible_terminals
 from payments.sibs.enums import PaymentMethod
 
 EARLIEST = date(2000, 1, 1)

@@ -29,19 +29,18 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, DecimalField, F, Min, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, Trunc
 
+from common.dates import LISBON
 from payments.dashboards.models import MONEY, DelayBand, Grain, Kind, Outcome, Rollup, RollupDirty
 from payments.models import Transaction, TransactionState
 from payments.sibs.enums import PaymentMethod, PaymentType
 
 logger = logging.getLogger(__name__)
 
-LISBON = ZoneInfo("Europe/Lisbon")
 HOUR = timedelta(hours=1)
 SWEEP_BATCH = 2000
 _LOCK_KEY = 7_236_011  # pg advisory lock: one sweep or rebuild at a time

@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 
 from backoffice.access import merchant_view
 from backoffice.roles import Capability
+from common.money import format_money
 from payments.dashboards import figures, selectors
 from payments.dashboards.models import Grain
 from payments.dashboards.periods import Comparison, Preset, parse_query
 from payments.dashboards.services import LISBON
-from payments.templatetags.payments import format_money
 
 LIVE_SECONDS = 10
 
