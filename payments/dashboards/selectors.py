@@ -77,9 +77,12 @@ class Totals:
     amount: dict = field(default_factory=lambda: defaultdict(lambda: ZERO))
 
     def add(self, kind: str, outcome: str, method: str, count: int, amount: Decimal) -> None:
-        for key in ((kind, outcome), (kind, outcome, method)):
-            self.count[key] += count
-            self.amount[key] += amount or ZERO
+        amount = amount or ZERO
+        self.count[(kind, outcome)] += count
+        self.amount[(kind, outcome)] += amount
+        if method:  # kept for successful payments only (see ``_method_if_successful``)
+            self.count[(kind, outcome, method)] += count
+            self.amount[(kind, outcome, method)] += amount
 
     def _sum(self, table: dict, kinds, outcomes, method: str | None = None):
         total = 0 if table is self.count else ZERO
@@ -125,10 +128,20 @@ class Totals:
         return self.gross() - self.refunds()[0]
 
 
+def _method_if_successful() -> Case:
+    """The method, for successful payments only (the only figures split by method): fewer rows
+    to add up."""
+    return Case(
+        When(kind__in=PAYMENT_KINDS, outcome__in=SUCCESSFUL, then="method"),
+        default=Value(""),
+        output_field=CharField(),
+    )
+
+
 def _totals_by(rows, key) -> dict:
     out: dict = defaultdict(Totals)
     for row in rows:
-        out[key(row)].add(row["kind"], row["outcome"], row["method"], row["n"], row["total"])
+        out[key(row)].add(row["kind"], row["outcome"], row["m"], row["n"], row["total"])
     return out
 
 
@@ -172,8 +185,8 @@ def cockpit(access: Access, *, currency: str = "EUR", now: datetime | None = Non
         base.filter(
             Q(bucket__gte=previous, bucket__lt=end) | Q(bucket__gte=week, bucket__lt=week + timedelta(hours=24))
         )
-        .annotate(period=period)
-        .values("period", "bucket", "kind", "outcome", "method")
+        .annotate(period=period, m=_method_if_successful())
+        .values("period", "bucket", "kind", "outcome", "m")
         .annotate(n=Sum("count"), total=Sum("amount"))
         .order_by()
     )
@@ -197,7 +210,7 @@ def cockpit(access: Access, *, currency: str = "EUR", now: datetime | None = Non
         row = open_.get(outcome)
         return row[name] if row and row[name] is not None else default
 
-    methods = sorted({r["method"] for r in rows if r["period"] == "current"}, key=method_order)
+    methods = sorted({r["m"] for r in rows if r["period"] == "current" and r["m"]}, key=method_order)
     return Cockpit(
         now=now,
         hours=[first + timedelta(hours=i) for i in range(COCKPIT_HOURS)],
@@ -253,7 +266,8 @@ def history(access: Access, query: Query) -> History:
     rows = list(
         base.filter(grain=window.grain)
         .filter(periods)
-        .values("bucket", "kind", "outcome", "method")
+        .annotate(m=_method_if_successful())
+        .values("bucket", "kind", "outcome", "m")
         .annotate(n=Sum("count"), total=Sum("amount"))
         .order_by()
     )
@@ -266,7 +280,8 @@ def history(access: Access, query: Query) -> History:
 
     places = list(
         current.filter(kind__in=PAYMENT_KINDS)
-        .values("store_id", "terminal_id", "kind", "outcome", "method")
+        .values("store_id", "terminal_id", "kind", "outcome")
+        .annotate(m=Value(""))
         .annotate(n=Sum("count"), total=Sum("amount"))
         .order_by()
     )
@@ -299,7 +314,7 @@ def history(access: Access, query: Query) -> History:
         compare_series=compare_series,
         total=total,
         compare_total=compare_total,
-        methods=sorted({r["method"] for r in in_window if r["kind"] in PAYMENT_KINDS}, key=method_order),
+        methods=sorted({r["m"] for r in in_window if r["m"]}, key=method_order),
         stores=[{"store_id": k, "totals": v} for k, v in by_store.items()],
         terminals=[{"store_id": k[0], "terminal_id": k[1], "totals": v} for k, v in by_terminal.items()],
         declines=declines,

@@ -400,5 +400,8 @@ def rollups_rebuild(*, merchant_id: int | None = None, since: datetime | None = 
             month = following
             done["months"] += 1
         done["merchants"] += 1
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # fresh statistics for the planner after a bulk rewrite
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(Rollup._meta.db_table)}")
     done["rows"] = Rollup.objects.count()
     return done

@@ -285,7 +285,7 @@ def test_metrics_api(known):
     limited = key_for(known, role=Role.VIEWER, stores=[known.porto])
     assert api(limited).get("/api/v1/metrics/summary", PARAMS).json()["metrics"]["gross_volume"] == "40.00"
     assert_error(
-        api(key).get("/api/v1/metrics/summary", {"from": "2026-13-01", "to": "x"}), 400, "invalid_request", "from"
+        api(key).get("/api/v1/metrics/summary", {"from": "2026-13-01", "to": "x"}), 400, "validation_error", "from"
     )
     assert api("nonsense").get("/api/v1/metrics/summary").status_code == 401
     schema = Client().get("/api/v1/schema/").content.decode()
