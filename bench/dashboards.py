@@ -55,6 +55,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--db", default=DB_NAME)
     parser.add_argument("--keep", action="store_true", help="keep the database (and reuse it if filled)")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the rollups of a kept database")
     return parser.parse_args()
 
 
@@ -393,6 +394,7 @@ def main() -> None:
     a = merchants[0]
     if must_fill:
         fill(args.rows, merchants)
+    if must_fill or args.rebuild:
         started = time.perf_counter()
         done = services.rollups_rebuild()
         print(f"rollups_rebuild: {done} in {time.perf_counter() - started:.1f} s", flush=True)

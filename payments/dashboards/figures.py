@@ -72,10 +72,27 @@ def fmt_pct(value: float | None) -> str:
     return (text.replace(".", ",") + NNBSP + "%") if language() == "pt" else text + "%"
 
 
+def hour_labels(hours: list[datetime], pattern: str = "%d/%m %H:%M") -> list[str]:
+    """Lisbon clock times; the hour that repeats when summer time ends gets its zone (WEST, then
+    WET) so the two bars stay two."""
+    labels = [h.astimezone(LISBON).strftime(pattern) for h in hours]
+    repeated = {label for label in labels if labels.count(label) > 1}
+    return [
+        f"{label} {h.astimezone(LISBON):%Z}" if label in repeated else label
+        for label, h in zip(labels, hours, strict=True)
+    ]
+
+
+def labels_for(buckets: list[datetime], grain: str) -> list[str]:
+    if grain == Grain.HOUR:
+        return hour_labels(buckets)
+    return [bucket_label(b, grain) for b in buckets]
+
+
 def bucket_label(start: datetime, grain: str) -> str:
     local = start.astimezone(LISBON)
     if grain == Grain.HOUR:
-        return local.strftime("%d/%m %H:%M")
+        return local.strftime("%d/%m %H:%M %Z")
     if grain == Grain.DAY:
         return local.strftime("%d/%m/%Y")
     if grain == Grain.WEEK:
@@ -275,7 +292,7 @@ def _iso(start: datetime, grain: str) -> str:
 def volume_chart(h: History, links: Links, *, counts: bool) -> Chart:
     """Gross volume (or successful payments) per bucket, stacked by method; the comparison as a line."""
     q, window = h.query, h.query.window
-    labels = [bucket_label(b, window.grain) for b in h.buckets]
+    labels = labels_for(h.buckets, window.grain)
     traces = []
     for i, method in enumerate(h.methods):
         values = [
@@ -353,7 +370,7 @@ def compare_name(q: Query) -> str:
 
 def success_chart(h: History, links: Links) -> Chart:
     q, window = h.query, h.query.window
-    labels = [bucket_label(b, window.grain) for b in h.buckets]
+    labels = labels_for(h.buckets, window.grain)
     rates = [h.series[b].success_rate() if b in h.series else None for b in h.buckets]
     traces = [
         _trace(
@@ -571,7 +588,7 @@ def references_chart(h: History, links: Links) -> Chart:
 
 def money_chart(h: History, links: Links) -> Chart:
     q, window = h.query, h.query.window
-    labels = [bucket_label(b, window.grain) for b in h.buckets]
+    labels = labels_for(h.buckets, window.grain)
     refunds = [h.series[b].refunds()[0] if b in h.series else Decimal(0) for b in h.buckets]
     captures = [h.series[b].captures()[0] if b in h.series else Decimal(0) for b in h.buckets]
     nets = [h.series[b].net() if b in h.series else Decimal(0) for b in h.buckets]
@@ -652,7 +669,7 @@ def history_charts(h: History, links: Links, names: dict) -> list[Chart]:
 
 
 def cockpit_chart(c: Cockpit, links: Links, currency: str) -> Chart:
-    labels = [h.astimezone(LISBON).strftime("%H:%M") for h in c.hours]
+    labels = hour_labels(c.hours, "%H:%M")
     traces = []
     hour_window = Window(c.hours[0], c.hours[-1] + timedelta(hours=1), Grain.HOUR)
     for i, method in enumerate(c.methods):

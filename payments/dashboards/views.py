@@ -98,7 +98,11 @@ def _cockpit_context(request: HttpRequest) -> dict:
             "references": _list(access, method="REFERENCE", status="awaiting_payment", currency=currency),
             "capture": _list(access, tab="to_capture", currency=currency),
         },
-        "money": lambda v: format_money(v, currency),
+        "open_amounts": {
+            "mbway": format_money(c.mbway_waiting_amount, currency),
+            "references": format_money(c.references_unpaid_amount, currency),
+            "capture": format_money(c.to_capture_amount, currency),
+        },
         "version": version.isoformat() if version else "",
         "live_seconds": LIVE_SECONDS,
         "now_lisbon": c.now.astimezone(LISBON),
@@ -117,7 +121,11 @@ def cockpit(request: HttpRequest) -> HttpResponse:
 @merchant_view(Capability.VIEW_DASHBOARDS)
 def cockpit_live(request: HttpRequest) -> HttpResponse:
     """The open cockpit's poll: one index read when nothing changed (204, nothing to swap)."""
-    seen = parse_datetime(request.GET.get("v", "") or "") if len(request.GET.get("v", "")) < 40 else None
+    raw = request.GET.get("v", "")
+    try:
+        seen = parse_datetime(raw) if len(raw) < 40 else None
+    except ValueError:  # well formed, but no such moment
+        seen = None
     latest = selectors.latest_change(request.access)
     if seen is not None and latest is not None and timezone.is_aware(seen) and latest <= seen:
         return HttpResponse(status=204)

@@ -290,3 +290,17 @@ def test_metrics_api(known):
     assert api("nonsense").get("/api/v1/metrics/summary").status_code == 401
     schema = Client().get("/api/v1/schema/").content.decode()
     assert "/api/v1/metrics/summary" in schema and "/api/v1/metrics/timeseries" in schema
+
+
+def test_the_hour_repeated_when_summer_time_ends_stays_two_bars():
+    from datetime import date
+
+    from payments.dashboards import figures
+    from payments.dashboards.periods import window_for
+
+    window = window_for(date(2026, 10, 25), date(2026, 10, 25), "hour")
+    assert len(window.buckets) == 25
+    labels = figures.hour_labels(window.buckets)
+    assert len(set(labels)) == 25
+    assert labels[1:3] == ["25/10 01:00 WEST", "25/10 01:00 WET"]
+    assert len(window_for(date(2026, 3, 29), date(2026, 3, 29), "hour").buckets) == 23
