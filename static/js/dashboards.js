@@ -40,5 +40,5 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
-  document.addEventListener("htmx:afterSwap", function (event) { draw(event.target); });
+  document.addEventListener("htmx:afterSettle", function () { draw(document); });
 })();
