@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -54,8 +56,25 @@ PAYMENT_TYPES = [
 # --------------------------------------------------------------------------- formatting
 
 
+_current = threading.local()
+
+
 def language() -> str:
+    """``pt`` or ``en``: read once per page (a page formats a couple of thousand numbers)."""
+    cached = getattr(_current, "language", None)
+    if cached:
+        return cached
     return "pt" if (translation.get_language() or "en").startswith("pt") else "en"
+
+
+@contextmanager
+def one_language():
+    _current.language = None
+    _current.language = language()
+    try:
+        yield _current.language
+    finally:
+        _current.language = None
 
 
 def fmt_int(n: int | None) -> str:
@@ -203,7 +222,12 @@ class Links:
         return self.base + "&".join(p for p in parts if p)
 
     def bucket(self, window: Window, start: datetime, **kwargs) -> str:
-        return self.url(start=start, end=window.bucket_end(start), grain=window.grain, **kwargs)
+        # Several charts link the same bar (volume, count, success rate): built once.
+        key = (start, window.grain, *((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self.url(start=start, end=window.bucket_end(start), grain=window.grain, **kwargs)
+        return found
 
 
 # --------------------------------------------------------------------------- charts
@@ -277,7 +301,7 @@ def _figure(traces: list, layout: dict) -> dict:
 
 
 def _money_cell(amount: Decimal, currency: str, url: str = "") -> Cell:
-    return Cell(format_money(amount, currency), f"{amount:.2f}", url)
+    return Cell(format_money(amount, currency, language()), f"{amount:.2f}", url)
 
 
 def _int_cell(n: int, url: str = "") -> Cell:
@@ -656,6 +680,11 @@ def money_chart(h: History, links: Links) -> Chart:
 
 
 def history_charts(h: History, links: Links, names: dict) -> list[Chart]:
+    with one_language():
+        return _history_charts(h, links, names)
+
+
+def _history_charts(h: History, links: Links, names: dict) -> list[Chart]:
     return [
         volume_chart(h, links, counts=False),
         volume_chart(h, links, counts=True),
@@ -669,6 +698,11 @@ def history_charts(h: History, links: Links, names: dict) -> list[Chart]:
 
 
 def cockpit_chart(c: Cockpit, links: Links, currency: str) -> Chart:
+    with one_language():
+        return _cockpit_chart(c, links, currency)
+
+
+def _cockpit_chart(c: Cockpit, links: Links, currency: str) -> Chart:
     labels = hour_labels(c.hours, "%H:%M")
     traces = []
     hour_window = Window(c.hours[0], c.hours[-1] + timedelta(hours=1), Grain.HOUR)
