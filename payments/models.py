@@ -602,6 +602,8 @@ class SavedView(models.Model):
 
 
 # Payment methods per terminal live in their own sub-package.
+# The dashboards' rollups belong to this app (and its migrations).
+from payments.dashboards.models import Rollup, RollupDirty  # noqa: E402, F401
 from payments.methods.models import (  # noqa: E402, F401
     MethodCheck,
     MethodRequest,
@@ -612,6 +614,3 @@ from payments.methods.models import (  # noqa: E402, F401
 
 # Payment requests (server-to-server checkout) live in their own sub-package.
 from payments.requests.models import PaymentRequest  # noqa: E402, F401
-
-# The dashboards' rollups belong to this app (and its migrations).
-from payments.dashboards.models import Rollup, RollupDirty  # noqa: E402, F401

@@ -26,7 +26,7 @@ def mark_existing_hours(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("backoffice", "0001_initial"),
-        ("payments", "0003_transaction_list"),
+        ("payments", "0005_merge_0004_payment_methods_0004_payment_requests"),
     ]
 
     operations = [
