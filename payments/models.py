@@ -601,8 +601,8 @@ class SavedView(models.Model):
         return self.name
 
 
-# Payment methods per terminal live in their own sub-package.
-# The dashboards' rollups belong to this app (and its migrations).
+# Sub-packages' models belong to this app (and its migrations): the dashboards' rollups,
+# payment methods per terminal, payment requests (server-to-server checkout).
 from payments.dashboards.models import Rollup, RollupDirty  # noqa: E402, F401
 from payments.methods.models import (  # noqa: E402, F401
     MethodCheck,
@@ -611,6 +611,4 @@ from payments.methods.models import (  # noqa: E402, F401
     MethodSetting,
     PaymentEntity,
 )
-
-# Payment requests (server-to-server checkout) live in their own sub-package.
 from payments.requests.models import PaymentRequest  # noqa: E402, F401
