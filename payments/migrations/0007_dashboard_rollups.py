@@ -26,7 +26,7 @@ def mark_existing_hours(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("backoffice", "0001_initial"),
-        ("payments", "0005_merge_0004_payment_methods_0004_payment_requests"),
+        ("payments", "0006_transaction_id_prefix_search"),
     ]
 
     operations = [
