@@ -52,6 +52,8 @@ app.conf.update(
             "schedule": 600.0,
             "options": {"expires": 540},
         },
+        # Dashboard rollups: recompute the hours marked since the last sweep.
+        "sweep-dashboard-rollups": {"task": "payments.rollups_sweep", "schedule": 5.0, "options": {"expires": 10}},
         # The sandbox gateway: simulated customers act and due notifications (re)deliver, and
         # a gentle stream of demo traffic. Both do nothing unless SANDBOX_ENABLED.
         "sandbox-tick": {"task": "sandbox.tick", "schedule": 5.0, "options": {"expires": 30}},

@@ -307,6 +307,12 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 if not PRODUCTION:
     STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root; dev serves from finders
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.min.js from the plotly package (payments/dashboards).
+    "payments.dashboards.staticfiles.PlotlyFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Extract files (CSV/XLSX). Any Django storage backend works (an object store in production):

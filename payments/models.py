@@ -606,7 +606,9 @@ class SavedView(models.Model):
         return self.name
 
 
-# Payment methods per terminal live in their own sub-package.
+# Sub-packages' models belong to this app (and its migrations): the dashboards' rollups,
+# payment methods per terminal, payment requests (server-to-server checkout).
+from payments.dashboards.models import Rollup, RollupDirty  # noqa: E402, F401
 from payments.methods.models import (  # noqa: E402, F401
     MethodCheck,
     MethodRequest,
@@ -614,6 +616,4 @@ from payments.methods.models import (  # noqa: E402, F401
     MethodSetting,
     PaymentEntity,
 )
-
-# Payment requests (server-to-server checkout) live in their own sub-package.
 from payments.requests.models import PaymentRequest  # noqa: E402, F401

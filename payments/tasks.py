@@ -46,3 +46,7 @@ def inquire_operation(operation_pk: int) -> str:
     from payments.services.operations import operation_inquire
 
     return operation_inquire(operation_pk=operation_pk)
+
+
+# Tasks of the payments sub-packages (Celery discovers ``payments.tasks`` only).
+from payments.dashboards.tasks import rollups_sweep  # noqa: E402, F401

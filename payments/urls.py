@@ -1,6 +1,5 @@
 from django.urls import include, path
 
-from backoffice.page_sections import section_placeholder
 from payments.approvals import views as views_approvals
 from payments.views import detail as views_detail
 from payments.views import list as views_list
@@ -26,7 +25,7 @@ urlpatterns = [
     path("operations/<int:pk>/inquire/", views_operations.operation_inquire, name="operation_inquire"),
     path("awaiting-approval/", views_approvals.awaiting_approval, name="approvals"),
     path("payment-methods/approvals/", views_operations.operations_policy, name="operations_policy"),
-    path("dashboards/", section_placeholder("dashboards"), name="dashboards"),
+    path("", include("payments.dashboards.urls")),
     path("payment-methods/", include("payments.methods.urls")),
     path("payment-methods/credentials/", views.credentials, name="credentials"),
     path("payment-methods/credentials/", views.credentials, name="credential_add"),

@@ -54,7 +54,7 @@ def test_every_operation_answers_as_documented(api_schema, owner_key):
     operations = [
         operation
         for operation in (result.ok() for result in api_schema.get_all_operations())
-        if operation.path.startswith(VERIFIED)
+        if any(operation.path == path or operation.path.startswith(path + "/") for path in VERIFIED)
     ]
     assert len(operations) >= 13
     for operation in operations:

@@ -5,6 +5,7 @@ from backoffice.api import views
 from extracts import api as extracts_api
 from payments.api import operations as api_operations
 from payments.api import transactions as payments_api
+from payments.dashboards import api as metrics_api
 from payments.methods import api as payment_methods_api
 from payments.requests import api as payment_requests_api
 from reconciliation import api as reconciliation_api
@@ -15,6 +16,8 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("me", views.MeApi.as_view(), name="api-me"),
     path("stores", views.StoreListApi.as_view(), name="api-stores"),
+    path("metrics/summary", metrics_api.MetricsSummaryApi.as_view(), name="api-metrics-summary"),
+    path("metrics/timeseries", metrics_api.MetricsTimeseriesApi.as_view(), name="api-metrics-timeseries"),
     path("transactions", payments_api.TransactionListApi.as_view(), name="api-transactions"),
     path("transactions/<str:transaction_id>", payments_api.TransactionDetailApi.as_view(), name="api-transaction"),
     path("transactions/<str:transaction_id>/refunds", api_operations.RefundsApi.as_view(), name="api-refunds"),

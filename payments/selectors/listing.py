@@ -111,7 +111,7 @@ TAB_STATES: dict[str, tuple[str, ...]] = {
 }
 
 # Query parameters, in the order a normalised query string lists them.
-MULTI_PARAMS = ("store", "terminal", "method", "type", "status")
+MULTI_PARAMS = ("store", "terminal", "method", "type", "status", "code")
 FILTER_PARAMS = (
     "q",
     "period",
@@ -260,6 +260,7 @@ class ListFilters:
     methods: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     states: tuple[str, ...] = ()
+    return_codes: tuple[str, ...] = ()  # SIBS return code (the dashboards' decline reasons)
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
     currency: str = ""
@@ -298,6 +299,8 @@ class ListFilters:
             return False
         if self.states and txn.state not in self.states:
             return False
+        if self.return_codes and txn.return_code not in self.return_codes:
+            return False
         if self.amount_min is not None and (txn.amount is None or txn.amount < self.amount_min):
             return False
         if self.amount_max is not None and (txn.amount is None or txn.amount > self.amount_max):
@@ -329,6 +332,13 @@ class _MultiChoice(forms.MultipleChoiceField):
         return list(dict.fromkeys(super().clean(value)))
 
 
+class _ReturnCodes(_MultiChoice):
+    """SIBS return codes as given (``01.106.0004``, ``E0707``): no list to choose from."""
+
+    def valid_value(self, value):
+        return bool(re.fullmatch(r"[A-Za-z0-9._-]{1,64}", str(value)))
+
+
 class ListFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=MAX_SEARCH_LENGTH, label=_("Search"))
     period = forms.ChoiceField(required=False, choices=[("", _("Any time")), *Period.choices], label=_("Period"))
@@ -337,6 +347,7 @@ class ListFilterForm(forms.Form):
     method = _MultiChoice(required=False, choices=PaymentMethod.choices, label=_("Method"))
     type = _MultiChoice(required=False, choices=PaymentType.choices, label=_("Type"))
     status = _MultiChoice(required=False, choices=TransactionState.choices, label=_("Status"))
+    code = _ReturnCodes(required=False, label=_("Return code"))
     amount_min = forms.CharField(required=False, max_length=30, label=_("Amount from"))
     amount_max = forms.CharField(required=False, max_length=30, label=_("Amount to"))
     currency = forms.CharField(required=False, max_length=3, label=_("Currency"))
@@ -505,6 +516,7 @@ def parse_filters(
         methods=tuple(data.get("method", [])) if ok("method") else (),
         types=tuple(data.get("type", [])) if ok("type") else (),
         states=tuple(data.get("status", [])) if ok("status") else (),
+        return_codes=tuple(dict.fromkeys(data.get("code", []))) if ok("code") else (),
         amount_min=data.get("amount_min_value") if ok("amount_min") else None,
         amount_max=data.get("amount_max_value") if ok("amount_max") else None,
         currency=data.get("currency", "") if ok("currency") else "",
@@ -563,6 +575,8 @@ def filtered(qs: QuerySet[Transaction], filters: ListFilters, *, tab: bool = Tru
         qs = qs.filter(payment_type__in=filters.types)
     if filters.states:
         qs = qs.filter(state__in=filters.states)
+    if filters.return_codes:
+        qs = qs.filter(return_code__in=filters.return_codes)
     if filters.amount_min is not None:
         qs = qs.filter(amount__gte=filters.amount_min)
     if filters.amount_max is not None:

@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 from backoffice import audit
 from backoffice.audit import SYSTEM
 from backoffice.models import Merchant, Terminal
+from payments.dashboards import services as rollups
 from payments.models import (
     PENDING_STATUSES,
     ZERO,
@@ -395,6 +396,7 @@ def _apply(
         _recompute(txn)
         _schedule_inquiry(txn)
         txn.save()
+    rollups.transaction_changed(txn)
 
     event = _event(
         txn,
@@ -826,6 +828,7 @@ def _refresh_original(original: Transaction) -> None:
                 "reference_status",
             ]
         )
+        rollups.transaction_changed(original)
 
 
 def _operation_event(original: Transaction, op: Transaction, *, event: TransactionEvent | None) -> None:

@@ -1,0 +1,1 @@
+"""Dashboards: the 24-hour cockpit and the history analysis, read from rollup tables."""
