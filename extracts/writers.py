@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from typing import BinaryIO
@@ -45,7 +46,9 @@ def neutralise(text: str) -> str:
     return text
 
 
-class Writer:
+class Writer(ABC):
+    """One output format: the engine writes rows in chunks, then closes."""
+
     extension = ""
     content_type = "application/octet-stream"
     inline: dict[str, str] = {}
@@ -63,11 +66,11 @@ class Writer:
         self.kinds = list(kinds)
         self.title = list(title)
 
-    def write_rows(self, rows: list[list]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def write_rows(self, rows: list[list]) -> None: ...
 
-    def close(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None: ...
 
 
 # --------------------------------------------------------------------------- CSV
